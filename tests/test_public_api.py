@@ -1,0 +1,37 @@
+"""The public API: everything in __all__ exists, and the docstring examples run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import gcverify
+
+
+def test_all_names_exist_once():
+    for name in gcverify.__all__:
+        assert hasattr(gcverify, name), name
+    assert len(set(gcverify.__all__)) == len(gcverify.__all__)
+
+
+def test_public_callables_have_docstrings_with_an_example():
+    for name in gcverify.__all__:
+        obj = getattr(gcverify, name)
+        is_exception = isinstance(obj, type) and issubclass(obj, BaseException)
+        if callable(obj) and not is_exception:
+            assert obj.__doc__, name
+            assert ">>>" in obj.__doc__, f"{name} has no example in its docstring"
+
+
+MODULES = sorted(info.name for info in pkgutil.walk_packages(gcverify.__path__, "gcverify.")
+                 if not info.name.endswith("__main__"))
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_docstring_examples(module_name):
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
