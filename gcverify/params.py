@@ -8,6 +8,8 @@ gradient-key convention (the gradient of ``"W1"`` is stored under ``"dW1"``).
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -67,12 +69,12 @@ class ParamLayout:
     @cached_property
     def sizes(self) -> tuple[int, ...]:
         """Number of entries of each block."""
-        return tuple(int(np.prod(shape, dtype=np.int64)) for shape in self.shapes)
+        return tuple(math.prod(shape) for shape in self.shapes)
 
     @cached_property
     def offsets(self) -> tuple[int, ...]:
         """Start of each block in the flat vector, then the total size."""
-        return (0, *np.cumsum(self.sizes, dtype=np.int64).tolist())
+        return (0, *itertools.accumulate(self.sizes))
 
     @property
     def size(self) -> int:

@@ -220,12 +220,19 @@ class NetworkCost:
         self.X = X
         self.Y = Y
         self.layout = net.layout
+        self._last_base: tuple[bytes, dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"NetworkCost({self.net!r}, m={self.X.shape[1]})"
 
     def __call__(self, parameters: Mapping[str, np.ndarray]) -> float:
         return float(self.net.forward(self.X, self.Y, parameters)[0])
+
+    def at_vector(self, theta: np.ndarray) -> float:
+        """The cost at a flat parameter vector (sharing the work of the next
+        :meth:`coordinate_costs` at the same vector)."""
+        base = self._base_pass(np.asarray(theta, dtype=np.float64))
+        return float(self._costs(base["Z"][-1][None])[0])
 
     # --- many full parameter vectors --------------------------------------------------
 
@@ -242,7 +249,7 @@ class NetworkCost:
         for l in range(1, self.net.n_layers + 1):
             Z = np.matmul(blocks[f"W{l}"], A) + blocks[f"b{l}"]
             A = self._activate(l, Z)
-        return self._costs(Z, A)
+        return self._costs(Z)
 
     # --- coordinate perturbations -----------------------------------------------------
 
@@ -252,63 +259,132 @@ class NetworkCost:
 
         Returns ``(costs, kinks)``: ``costs`` has the shape of ``offsets``;
         ``kinks[r]`` is True when some pre-activation of a kinked activation (ReLU,
-        leaky ReLU) changes side of its kink between ``theta`` and the perturbed
-        points of coordinate ``index[r]``, i.e. the cost is not smooth there.
+        leaky ReLU) moves onto or across its kink between ``theta`` and the perturbed
+        points of coordinate ``index[r]``: the cost is not smooth there.
+
+        Each perturbed point is one row. A row perturbing layer ``l`` starts from the
+        cached activations of layer ``l - 1``; in layer ``l`` only one unit changes
+        (one row of ``Z_l``), so layer ``l + 1`` is a rank-1 update of its cached
+        pre-activation, and only the layers above are multiplied out. Rows are sorted
+        by layer and climb the network together, so that each layer costs a few numpy
+        calls whatever the number of rows.
         """
         theta = np.asarray(theta, dtype=np.float64)
         index = np.asarray(index, dtype=np.int64)
         offsets = np.asarray(offsets, dtype=np.float64)
-        costs = np.empty(offsets.shape)
-        kinks = np.zeros(len(index), dtype=bool)
+        n, S = offsets.shape
+        layer, j, k = self._coordinate_map[:, index]
+        order = np.argsort(layer, kind="stable")
+        if np.all(order == np.arange(n)):
+            order = None
+        else:
+            layer, j, k, offsets = layer[order], j[order], k[order], offsets[order]
+        rows = (np.repeat(layer, S), np.repeat(j, S), np.repeat(k, S), offsets.reshape(-1))
         base = self._base_pass(theta)
-        block_of = self.layout.block_ids[index]
-        for block in np.unique(block_of):
-            rows = np.flatnonzero(block_of == block)
-            step = max(1, self._chunk_rows() // max(1, offsets.shape[1]))
-            for start in range(0, len(rows), step):
-                chunk = rows[start:start + step]
-                costs[chunk], kinks[chunk] = self._perturb_block(
-                    base, int(block), index[chunk], offsets[chunk])
+        costs = np.empty(n * S)
+        kinks = np.zeros(n * S, dtype=bool)
+        step = self._chunk_rows()
+        for start in range(0, n * S, step):
+            chunk = slice(start, start + step)
+            costs[chunk], kinks[chunk] = self._climb(base, *(row[chunk] for row in rows))
+        costs, kinks = costs.reshape(n, S), kinks.reshape(n, S).any(axis=1)
+        if order is not None:
+            inverse = np.empty_like(order)
+            inverse[order] = np.arange(n)
+            costs, kinks = costs[inverse], kinks[inverse]
         return costs, kinks
 
-    def _base_pass(self, theta: np.ndarray) -> dict[str, Any]:
-        params = self.layout.unflatten(theta)
-        Zs, As = [None], [self.X]
-        for l in range(1, self.net.n_layers + 1):
-            Zs.append(np.dot(params[f"W{l}"], As[-1]) + params[f"b{l}"])
-            As.append(self._activate(l, Zs[-1]))
-        return {"params": params, "Z": Zs, "A": As}
+    @cached_property
+    def _coordinate_map(self) -> np.ndarray:
+        """For every flat index: its layer ``l``, unit ``j`` and source row ``k``.
 
-    def _perturb_block(self, base: dict[str, Any], block: int, index: np.ndarray,
-                       offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n, S = offsets.shape
-        l = block // 2 + 1                     # blocks are W1, b1, W2, b2, ...
-        local = index - self.layout.offsets[block]
-        if block % 2 == 0:                     # W_l[j, k]: row j of Z_l moves by d * A_{l-1}[k]
-            j, k = np.divmod(local, self.layout.shapes[block][1])
-            source = base["A"][l - 1][k]       # (n, m)
-        else:                                  # b_l[j]: row j of Z_l moves by d
-            j = local
-            source = np.ones((n, self.X.shape[1]))
-        delta = offsets[:, :, None] * source[:, None, :]             # (n, S, m)
-        z_base = base["Z"][l][j][:, None, :]                             # (n, 1, m)
-        z_row = z_base + delta                                           # (n, S, m)
-        kinks = self._kinks(l, z_base, z_row, n, S)
-        rows = np.repeat(j, S)
-        if l == self.net.n_layers:
-            Z = np.broadcast_to(base["Z"][l], (n * S, *base["Z"][l].shape)).copy()
-            Z[np.arange(n * S), rows] = z_row.reshape(n * S, -1)
-            return self._costs(Z, self._activate(l, Z)).reshape(n, S), kinks
-        change = (self._activate(l, z_row) - base["A"][l][j][:, None, :]).reshape(n * S, 1, -1)
-        W_next = base["params"][f"W{l + 1}"]
-        Z = base["Z"][l + 1] + W_next.T[rows][:, :, None] * change       # rank-1 update
-        kinks |= self._kinks(l + 1, base["Z"][l + 1].reshape(1, 1, -1), Z, n, S)
-        A = self._activate(l + 1, Z)
-        for upper in range(l + 2, self.net.n_layers + 1):      # the layers above: full
-            Z = np.matmul(base["params"][f"W{upper}"], A) + base["params"][f"b{upper}"]
-            kinks |= self._kinks(upper, base["Z"][upper].reshape(1, 1, -1), Z, n, S)
-            A = self._activate(upper, Z)
-        return self._costs(Z, A).reshape(n, S), kinks
+        ``W_l[j, k]`` moves row ``j`` of ``Z_l`` by ``delta * A_{l-1}[k]``; ``b_l[j]``
+        moves it by ``delta``, which is source row ``k = fan_in`` of ``[A_{l-1}; 1]``.
+        """
+        block = self.layout.block_ids
+        layer = block // 2 + 1
+        local = np.arange(self.layout.size) - np.asarray(self.layout.offsets)[block]
+        fan_in = np.asarray(self.net.layer_dims)[layer - 1]
+        bias = block % 2 == 1
+        return np.stack([layer, np.where(bias, local, local // fan_in),
+                         np.where(bias, fan_in, local % fan_in)])
+
+    def _climb(self, base: dict[str, Any], layer: np.ndarray, j: np.ndarray, k: np.ndarray,
+               delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Carry rows sorted by layer up the network; their costs and kink flags.
+
+        At layer ``l`` the rows ``[0, lo)`` perturbed a lower layer: those of layer
+        ``l - 1`` changed one unit (a rank-1 update of ``Z_l``), the earlier ones
+        changed everything (a full product). Rows ``[lo, hi)`` perturb layer ``l``
+        itself: one row of ``Z_l`` moves.
+        """
+        L = self.net.n_layers
+        bounds = np.searchsorted(layer, np.arange(1, L + 2)).tolist()
+        kinks = np.zeros(len(delta), dtype=bool)
+        A_full = unit_change = unit_j = None
+        previous_lo = 0
+        for l in range(1, L + 1):
+            lo, hi = bounds[l - 1], bounds[l]
+            Zb = base["Z"][l]
+            pieces = []
+            if previous_lo > 0:
+                pieces.append(np.matmul(base["W"][l], A_full) + base["b"][l])
+            if lo > previous_lo:
+                pieces.append(Zb + base["W"][l].T[unit_j][:, :, None] * unit_change[:, None, :])
+            Z = np.concatenate(pieces) if len(pieces) > 1 else pieces[0] if pieces else None
+            jn = j[lo:hi]
+            z_row = Zb[jn] + delta[lo:hi, None] * base["source"][l][k[lo:hi]]
+            if l < L and self.net.activations[l - 1].kinks:
+                # Only kinks at 0 exist (ReLU, leaky ReLU): compare signs with the base.
+                if Z is not None:
+                    kinks[:lo] |= (np.sign(Z) != base["sign"][l]).reshape(lo, -1).any(axis=1)
+                kinks[lo:hi] |= (np.sign(z_row) != base["sign"][l][jn]).any(axis=1)
+            if l == L:
+                return self._costs(self._output_rows(Z, Zb, jn, z_row)), kinks
+            A_full = self._activate(l, Z) if Z is not None else None
+            unit_j, unit_change = jn, self._activate(l, z_row) - base["A"][l][jn]
+            previous_lo = lo
+        raise AssertionError("unreachable: the loop returns at the output layer")
+
+    @staticmethod
+    def _output_rows(Z: np.ndarray | None, Zb: np.ndarray, jn: np.ndarray,
+                     z_row: np.ndarray) -> np.ndarray:
+        """Stack the output pre-activations of all rows, those perturbing it last."""
+        if Zb.shape[0] == 1:
+            Z_new = z_row[:, None, :]
+        else:
+            Z_new = np.broadcast_to(Zb, (len(jn), *Zb.shape)).copy()
+            Z_new[np.arange(len(jn)), jn] = z_row
+        return Z_new if Z is None else np.concatenate([Z, Z_new])
+
+    def _base_pass(self, theta: np.ndarray) -> dict[str, Any]:
+        """The unperturbed network, with what the perturbed rows start from.
+
+        The last one is kept: the checker asks for the cost at ``theta`` and then for
+        the perturbations around it.
+        """
+        key = theta.tobytes()
+        if self._last_base is not None and self._last_base[0] == key:
+            return self._last_base[1]
+        base = self._compute_base(theta.copy())
+        self._last_base = (key, base)
+        return base
+
+    def _compute_base(self, theta: np.ndarray) -> dict[str, Any]:
+        params = self.layout.unflatten(theta)
+        base: dict[str, list[Any]] = {key: [None] for key in ("W", "b", "Z", "source", "sign")}
+        base["A"] = [self.X]
+        ones = np.ones((1, self.X.shape[1]))
+        for l in range(1, self.net.n_layers + 1):
+            W, b = params[f"W{l}"], params[f"b{l}"]
+            Z = np.dot(W, base["A"][-1]) + b
+            base["W"].append(W)
+            base["b"].append(b)
+            base["Z"].append(Z)
+            base["source"].append(np.concatenate([base["A"][-1], ones]))
+            base["sign"].append(np.sign(Z))
+            base["A"].append(self._activate(l, Z))
+        return base
 
     # --- shared pieces ------------------------------------------------------------------
 
@@ -317,27 +393,11 @@ class NetworkCost:
             return _output_sigmoid(Z)
         return self.net.activations[l - 1].forward(Z)
 
-    def _kinks(self, l: int, before: np.ndarray, after: np.ndarray, n: int,
-               S: int) -> np.ndarray:
-        """Per coordinate: did a pre-activation of layer ``l`` cross a kink?
-
-        ``after`` holds the ``S`` perturbed values of each of the ``n`` coordinates;
-        ``before`` the unperturbed ones, broadcastable to ``after.reshape(n, S, -1)``.
-        A value that moves onto or off a kink counts too (sign 0 differs from +-1).
-        """
-        if l == self.net.n_layers or not self.net.activations[l - 1].kinks:
-            return np.zeros(n, dtype=bool)
-        after = after.reshape(n, S, -1)
-        crossed = np.zeros(n, dtype=bool)
-        for kink in self.net.activations[l - 1].kinks:
-            moved_side = np.sign(after - kink) != np.sign(before - kink)
-            crossed |= moved_side.any(axis=(1, 2))
-        return crossed
-
-    def _costs(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """Cost of each row of a batch of output layers ``(B, n_out, m)``."""
+    def _costs(self, Z: np.ndarray) -> np.ndarray:
+        """Cost of each row of a batch of output pre-activations ``(B, n_out, m)``."""
         m = self.X.shape[1]
-        return 1. / m * np.sum(self.net._loss(Z, A, self.Y), axis=(1, 2))
+        loss = self.net._loss(Z, _output_sigmoid(Z), self.Y)
+        return 1. / m * np.sum(loss.reshape(len(Z), -1), axis=1)
 
     def _chunk_rows(self) -> int:
         widest = max(self.net.layer_dims) * self.X.shape[1]

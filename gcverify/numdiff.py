@@ -1,0 +1,134 @@
+"""Numerical derivatives with error estimates and a test for non-smooth points.
+
+Each coordinate ``i`` is evaluated at ``theta + t h_i e_i`` for ``t`` in
+:data:`STENCIL` = (-2, -1, 1, 2), besides ``theta`` itself. From those five values:
+
+* ``D1 = (J(+h) - J(-h)) / 2h``, the notebook's central difference (the estimate);
+* ``D2 = (J(+2h) - J(-2h)) / 4h``, the same with twice the step; ``|D1 - D2|`` bounds
+  the truncation error of ``D1`` (it is three times it for a smooth cost) and
+  reflects its rounding noise;
+* the fourth difference ``J(-2h) - 4J(-h) + 6J(0) - 4J(h) + J(2h)``. For a smooth
+  cost it is rounding noise (about ``sqrt(70)`` sigma); where the one-sided slopes on
+  adjacent intervals disagree because of a kink it is of order ``jump * h``. Its
+  typical size over all coordinates estimates the cost's noise sigma; a coordinate
+  whose fourth difference stands far above that is *rough* (non-smooth).
+
+The error bar of ``D1`` is ``|D1 - D2| + 3 sigma_i / h``. The complex step
+``Im J(theta + i h e_i) / h`` has no subtractive cancellation at all; it is used
+where the cost is complex-safe and agrees with the real stencil.
+
+>>> J = lambda t: np.sin(t)
+>>> theta, h = 0.3, 1e-3
+>>> costs = np.array([[J(theta + t * h) for t in STENCIL]])
+>>> d = central_derivatives(J(theta), costs, np.array([h]))
+>>> bool(abs(d.value[0] - np.cos(0.3)) <= d.error[0])
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "COMPLEX_STEP",
+    "DEFAULT_STEP",
+    "STENCIL",
+    "Derivatives",
+    "central_derivatives",
+    "step_sizes",
+]
+
+_EPS = float(np.finfo(np.float64).eps)
+#: Multiples of the step at which each coordinate is evaluated (besides 0).
+STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])
+#: Default relative step: cbrt(machine epsilon), which balances the truncation error
+#: (~h^2) and the rounding error (~eps/h) of a central difference.
+DEFAULT_STEP = float(np.cbrt(_EPS))
+#: Step of the complex-step method: no cancellation, so it can be tiny.
+COMPLEX_STEP = 1e-20
+# sqrt(70): the standard deviation of a fourth difference of unit-variance noise.
+_NOISE_IN_FOURTH = float(np.sqrt(70.0))
+# A fourth difference this many noise sigmas above the typical one is not noise.
+_ROUGH_SIGMAS = 20.0
+
+
+def step_sizes(theta: np.ndarray, epsilon: float | None) -> np.ndarray:
+    """The step of each coordinate.
+
+    With ``epsilon=None``: ``DEFAULT_STEP * max(1, |theta_i|)``, rounded so that
+    ``theta_i + h`` is exact (then ``(theta + h) - theta == h``). With a number:
+    that absolute step for every coordinate, as the notebook does (``1e-7``).
+
+    >>> step_sizes(np.array([0.0, 100.0]), None) / DEFAULT_STEP
+    array([  1., 100.])
+    >>> step_sizes(np.array([3.0]), 1e-7)
+    array([1.e-07])
+    """
+    if epsilon is not None:
+        return np.full(theta.shape, float(epsilon))
+    h = DEFAULT_STEP * np.maximum(1.0, np.abs(theta))
+    return (theta + h) - theta
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """Numerical derivatives of some coordinates, with what is known about each.
+
+    ``value``: the central difference. ``error``: its error bar. ``rough``: the
+    fourth difference stands far above the typical one (a kink, or a noise spike).
+    ``finite``: all stencil costs were finite. ``fourth``: ``|fourth difference|``.
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    rough: np.ndarray
+    finite: np.ndarray
+    fourth: np.ndarray
+
+
+def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
+                        noisy: np.ndarray | None = None) -> Derivatives:
+    """Central differences from stencil costs ``(n, 4)`` at ``STENCIL * h``.
+
+    The rounding noise of the cost is a property of the cost at ``theta``, so it is
+    pooled over all coordinates (root mean square of their fourth differences): a
+    cost that loses digits (the naive cross-entropy when the output saturates) is a
+    staircase whose rounding can drift *linearly* across one stencil, invisible in
+    that coordinate's fourth difference but not in the others'. ``noisy`` marks the
+    coordinates that may enter the pool; by default those that are not rough (when
+    kinks are known from elsewhere, every coordinate without a kink is noise,
+    however rough).
+    """
+    Jm2, Jm1, Jp1, Jp2 = costs.T
+    finite = np.isfinite(costs).all(axis=1) & np.isfinite(J0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d1 = (Jp1 - Jm1) / (2 * h)
+        d2 = (Jp2 - Jm2) / (4 * h)
+        fourth = np.abs(Jm2 - 4 * Jm1 + 6 * J0 - 4 * Jp1 + Jp2)
+        floor = _EPS * abs(J0) if np.isfinite(J0) else 0.0
+        if noisy is None:
+            typical = _typical_noise(fourth[finite], floor)
+            rough = finite & (fourth > _ROUGH_SIGMAS * _NOISE_IN_FOURTH * typical)
+            pool = finite & ~rough
+        else:  # kinks are known: no need to tell them from noise by the cost alone
+            typical = floor
+            rough = np.zeros(finite.shape, dtype=bool)
+            pool = finite & noisy
+        pooled = float(np.sqrt(np.mean(fourth[pool] ** 2))) if pool.any() else 0.0
+        sigma = np.maximum(np.where(finite, fourth, 0.0), pooled) / _NOISE_IN_FOURTH
+        sigma = np.maximum(sigma, typical)
+        # Below eps * max(1, |J|) no derivative is resolved, analytic or numerical.
+        error = np.abs(d1 - d2) + 3 * sigma / h + _EPS * max(1.0, abs(J0))
+    return Derivatives(d1, np.where(finite, error, np.inf), rough, finite, fourth)
+
+
+def _typical_noise(fourth: np.ndarray, floor: float) -> float:
+    """Rounding noise sigma of the cost from the median fourth difference (robust to a
+    few kinks), and at least ``floor`` (one unit in the last place of the cost)."""
+    moving = fourth[fourth > 0]
+    if moving.size == 0:
+        return floor
+    # For Gaussian noise the median of |fourth| is 0.674 sqrt(70) sigma.
+    return max(float(np.median(moving)) / (0.674 * _NOISE_IN_FOURTH), floor)

@@ -1,0 +1,204 @@
+"""Result objects of a gradient check, and their text renderings.
+
+Renderers (the report, the CLI, the pytest plugin) only read these objects.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["BlockFinding", "Entry", "GradCheckResult", "Verdict"]
+
+
+class Verdict(enum.Enum):
+    """The outcome of a check. ``INCONCLUSIVE`` is never a pass.
+
+    >>> Verdict.PASS.value
+    'pass'
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Entry(NamedTuple):
+    """One coordinate: its index inside its block, both derivatives, the error bar.
+
+    >>> Entry((0, 1), analytic=2.0, numerical=1.0, error=1e-9).index
+    (0, 1)
+    """
+
+    index: tuple[int, ...]
+    analytic: float
+    numerical: float
+    error: float
+
+
+class BlockFinding(NamedTuple):
+    """What the check found for one parameter block (``"W2"``).
+
+    ``difference`` is the notebook's formula over the block's judged coordinates;
+    ``scale`` the least-squares factor ``k`` with ``analytic ≈ k × numerical``
+    (None when the numerical gradient is zero); ``resolution`` the relative size of
+    the error bars (the smallest relative mismatch the check can see here);
+    ``excluded`` counts the coordinates left out of the verdict, by reason;
+    ``informative`` is False when the error bars are too wide to see a mismatch of
+    ``noise_limit`` (for a block that passes: its gradient is zero here, so a
+    scaling bug in it could not show at this point).
+
+    >>> from gcverify import check_backprop
+    >>> from gcverify.models import notebook as nb
+    >>> X, Y, p = nb.gradient_check_n_test_case()
+    >>> block = check_backprop(nb.forward_propagation_n, nb.backward_propagation_n_buggy,
+    ...                        X, Y, p).blocks["W2"]
+    >>> block.verdict, round(block.scale, 3), block.diagnosis
+    (<Verdict.FAIL: 'fail'>, 2.0, 'dW2 ≈ 2.000 × numerical (scaling bug)')
+    """
+
+    name: str
+    gradient_key: str
+    verdict: Verdict
+    difference: float
+    scale: float | None
+    resolution: float
+    size: int
+    judged: int
+    excluded: Mapping[str, int]
+    worst: tuple[Entry, ...]
+    diagnosis: str
+    informative: bool = True
+
+
+@dataclass(frozen=True)
+class GradCheckResult:
+    """The outcome of :func:`gcverify.check_gradients` / :func:`gcverify.check_backprop`.
+
+    ``difference`` is the notebook's ``|g - n| / (|g| + |n|)`` over all judged
+    coordinates; ``blocks`` maps each parameter name to its :class:`BlockFinding`;
+    ``reasons`` explains the verdict in sentences a person can act on. ``analytic``,
+    ``numerical`` and ``error`` are the flat vectors (read-only) in the layout's
+    order, with NaN where a coordinate was not evaluated.
+
+    >>> from gcverify import MLP, check_backprop
+    >>> net = MLP((3, 4, 1))
+    >>> X, Y = net.make_batch(5)
+    >>> result = check_backprop(net.forward, net.backward, X, Y, net.init_parameters())
+    >>> result.verdict
+    <Verdict.PASS: 'pass'>
+    >>> result.summary().startswith("PASS: difference")
+    True
+    """
+
+    verdict: Verdict
+    difference: float
+    threshold: float
+    method: str
+    step: str
+    blocks: Mapping[str, BlockFinding]
+    reasons: tuple[str, ...]
+    n_coordinates: int
+    n_judged: int
+    excluded: Mapping[str, int]
+    evaluator: str = "loop"
+    analytic: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    numerical: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    error: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blocks", MappingProxyType(dict(self.blocks)))
+        object.__setattr__(self, "excluded", MappingProxyType(dict(self.excluded)))
+        for name in ("analytic", "numerical", "error"):
+            array = np.array(getattr(self, name), dtype=np.float64)
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASS
+
+    @property
+    def mismatched(self) -> tuple[BlockFinding, ...]:
+        """The blocks whose verdict is FAIL."""
+        return tuple(b for b in self.blocks.values() if b.verdict is Verdict.FAIL)
+
+    def summary(self) -> str:
+        """One line: the verdict and why."""
+        if self.verdict is Verdict.FAIL:
+            bad = self.mismatched
+            what = "; ".join(b.diagnosis for b in bad) or self.reasons[0]
+            return (f"FAIL: {len(bad)} of {len(self.blocks)} blocks mismatched ({what}); "
+                    f"difference {_number(self.difference)} > {self.threshold:g}")
+        if self.verdict is Verdict.INCONCLUSIVE:
+            return f"INCONCLUSIVE: {self.reasons[0]}"
+        excluded = sum(self.excluded.values())
+        return (f"PASS: difference {_number(self.difference)} <= {self.threshold:g} over "
+                f"{self.n_judged} of {self.n_coordinates} coordinates ({excluded} excluded)")
+
+    def __str__(self) -> str:
+        return "\n".join(self._report_lines())
+
+    def _report_lines(self) -> list[str]:
+        excluded = sum(self.excluded.values())
+        lines = [
+            f"Gradient check: {self.verdict}",
+            f"  threshold {self.threshold:g} | method {self.method} | step {self.step} | "
+            f"{self.evaluator} evaluation",
+            f"  {self.n_coordinates} coordinates, {self.n_judged} judged, {excluded} excluded"
+            + (f" ({_counts(self.excluded)})" if excluded else ""),
+            f"  difference {_number(self.difference)} (the notebook's formula over the "
+            "judged coordinates)",
+        ]
+        bad = self.mismatched
+        if bad:
+            lines += ["", f"Mismatched blocks: {len(bad)} / {len(self.blocks)}"]
+            for block in bad:
+                lines += _block_failure_lines(block)
+        lines += ["", "Blocks:", _block_table_header()]
+        lines += [_block_table_row(block) for block in self.blocks.values()]
+        if self.reasons:
+            lines += ["", "Reasons:"] + [f"  - {reason}" for reason in self.reasons]
+        return lines
+
+
+def _number(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return str(value)
+    return f"{value:.6g}" if value >= 1e-3 or value == 0 else f"{value:.4e}"
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in counts.items() if count)
+
+
+def _block_failure_lines(block: BlockFinding) -> list[str]:
+    lines = [f"  {block.gradient_key}: difference {_number(block.difference)}, "
+             f"{block.judged} of {block.size} coordinates judged",
+             f"    {'index':<12} {'analytic':>24} {'numerical':>24}"]
+    for entry in block.worst:
+        lines.append(f"    {str(entry.index):<12} {entry.analytic!r:>24} {entry.numerical!r:>24}")
+    lines.append(f"    {block.diagnosis}")
+    return lines
+
+
+def _block_table_header() -> str:
+    return (f"  {'block':<8} {'verdict':<13} {'difference':>12} {'scale':>9} "
+            f"{'judged':>9} {'resolution':>11}  excluded")
+
+
+def _block_table_row(block: BlockFinding) -> str:
+    scale = "-" if block.scale is None else f"{block.scale:.4g}"
+    verdict = block.verdict.value + ("" if block.informative else "*")
+    return (f"  {block.name:<8} {verdict:<13} {_number(block.difference):>12} {scale:>9} "
+            f"{f'{block.judged}/{block.size}':>9} {_number(block.resolution):>11}  "
+            f"{_counts(block.excluded) or '-'}")

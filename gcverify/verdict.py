@@ -1,0 +1,256 @@
+"""From analytic and numerical gradients, with error bars, to verdicts and diagnoses.
+
+The rules, for the judged coordinates of a block (and, the same way, of the whole
+vector), with ``g`` analytic, ``n`` numerical and ``e`` the error bars:
+
+* **FAIL** when ``|g - n| > threshold * (|g| + |n|) + |e|``: a mismatch beyond the
+  threshold that the estimated numerical error cannot explain. Non-finite analytic
+  values are a FAIL too.
+* **INCONCLUSIVE** when the excluded coordinates (kinks, rough or non-finite costs)
+  carry most of the block's gradient, or when the error bars are too large to see a
+  mismatch (``|e| / (|g| + |n|) > noise_limit``) and the block is not zero (below).
+* **PASS** otherwise. A block whose gradient is zero within about three error bars,
+  those bars being negligible beside the whole gradient (a dead unit, a flat
+  direction), passes but is marked uninformative: a scaling bug there could not show
+  at this point. If no block is informative, the whole check is INCONCLUSIVE.
+
+Norms are Euclidean; the formula ``|g - n| / (|g| + |n|)`` is the notebook's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from gcverify.params import ParamLayout, gradient_key
+from gcverify.result import BlockFinding, Entry, Verdict
+
+__all__ = ["EXCLUSION_REASONS", "Evidence", "Whole", "judge_blocks", "judge_whole"]
+
+#: Reasons a coordinate is left out of the verdict.
+EXCLUSION_REASONS = ("kink", "non-smooth cost", "non-finite cost")
+_WORST_SHOWN = 3
+# A block is "zero" when |g| + |n| is within this many error bars of zero.
+_ZERO_BARS = 3.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the judge reads, as flat vectors in the layout's order.
+
+    ``exclusion[i]`` is -1 for a judged coordinate, else an index into
+    :data:`EXCLUSION_REASONS`; ``evaluated[i]`` is False for coordinates not sampled.
+    """
+
+    layout: ParamLayout
+    analytic: np.ndarray
+    numerical: np.ndarray
+    error: np.ndarray
+    exclusion: np.ndarray
+    evaluated: np.ndarray
+    threshold: float
+    noise_limit: float
+
+    @property
+    def judged(self) -> np.ndarray:
+        return self.evaluated & (self.exclusion < 0)
+
+
+@dataclass(frozen=True)
+class Whole:
+    """The whole vector's judgement: the notebook's difference, whether it fails
+    beyond the error bars, its resolution, and ``|g| + |n|`` (the scale against
+    which a block's error bars are called negligible)."""
+
+    difference: float
+    fails: bool
+    resolution: float
+    scale: float
+
+
+def _norm(values: np.ndarray) -> float:
+    return float(np.sqrt(np.dot(values, values))) if values.size else 0.0
+
+
+def judge_whole(evidence: Evidence) -> Whole:
+    """The whole vector of judged coordinates, judged like one block."""
+    mask = evidence.judged
+    g, n, e = evidence.analytic[mask], evidence.numerical[mask], evidence.error[mask]
+    finite = np.isfinite(g)
+    if not finite.all():
+        return Whole(math.nan, True, math.inf, _norm(g[finite]) + _norm(n[finite]))
+    denominator = _norm(g) + _norm(n)
+    mismatch = _norm(g - n)
+    return Whole(difference=mismatch / denominator if denominator > 0 else 0.0,
+                 fails=bool(mismatch > evidence.threshold * denominator + _norm(e)),
+                 resolution=_norm(e) / denominator if denominator > 0 else math.inf,
+                 scale=denominator)
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Per-block sums over the judged coordinates (and the excluded ones), in one pass."""
+
+    g2: np.ndarray           # sum of g^2
+    n2: np.ndarray           # sum of n^2
+    gn: np.ndarray           # sum of g n
+    diff2: np.ndarray        # sum of (g - n)^2
+    e2: np.ndarray           # sum of e^2
+    excluded_g2: np.ndarray  # sum of g^2 over the excluded coordinates
+    judged: np.ndarray       # how many judged
+    nonfinite: np.ndarray    # how many judged analytic values are not finite
+
+
+def _sums(evidence: Evidence) -> _Sums:
+    blocks, count = evidence.layout.block_ids, len(evidence.layout.names)
+    judged = evidence.judged
+    finite = np.isfinite(evidence.analytic)
+    g = np.where(judged & finite, evidence.analytic, 0.0)
+    n = np.where(judged, evidence.numerical, 0.0)
+    e = np.where(judged, evidence.error, 0.0)
+    excluded = evidence.evaluated & (evidence.exclusion >= 0) & finite
+    gx = np.where(excluded, evidence.analytic, 0.0)
+
+    def per_block(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(blocks, weights=weights, minlength=count)
+
+    return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block((g - n) ** 2),
+                 per_block(e * e), per_block(gx * gx), per_block(judged.astype(np.float64)),
+                 per_block((judged & ~finite).astype(np.float64)))
+
+
+def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
+    """A :class:`BlockFinding` for every block of the layout."""
+    whole = whole or judge_whole(evidence)
+    sums = _sums(evidence)
+    worst = _worst_entries(evidence)
+    excluded = _excluded_counts(evidence)
+    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole.scale)
+            for k, name in enumerate(evidence.layout.names)}
+
+
+def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
+                 excluded: dict[str, int], whole_scale: float) -> BlockFinding:
+    name = evidence.layout.names[k]
+    key = gradient_key(name)
+    common = {"name": name, "gradient_key": key, "size": evidence.layout.sizes[k],
+              "judged": int(sums.judged[k]), "excluded": MappingProxyType(excluded),
+              "worst": worst}
+    if sums.nonfinite[k]:
+        bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
+        return BlockFinding(
+            verdict=Verdict.FAIL, difference=math.nan, scale=None, resolution=math.inf,
+            diagnosis=f"{key} has {bad.analytic} at {bad.index} ({int(sums.nonfinite[k])} "
+                      "non-finite values): the backprop overflowed or divided by zero",
+            **common)
+    norm_g, norm_n = math.sqrt(sums.g2[k]), math.sqrt(sums.n2[k])
+    norm_diff, norm_e = math.sqrt(sums.diff2[k]), math.sqrt(sums.e2[k])
+    denominator = norm_g + norm_n
+    difference = norm_diff / denominator if denominator > 0 else 0.0
+    resolution = norm_e / denominator if denominator > 0 else (math.inf if norm_e else 0.0)
+    scale = float(sums.gn[k] / sums.n2[k]) if sums.n2[k] > 0 else None
+    if norm_diff > evidence.threshold * denominator + norm_e:
+        k_fit = scale or 0.0
+        residual = math.sqrt(max(sums.g2[k] - 2 * k_fit * sums.gn[k] + k_fit**2 * sums.n2[k],
+                                 0.0))
+        return BlockFinding(verdict=Verdict.FAIL, difference=difference, scale=scale,
+                            resolution=resolution,
+                            diagnosis=_diagnose(key, norm_g, norm_n, norm_e, scale, residual,
+                                                evidence.threshold), **common)
+    informative = resolution <= evidence.noise_limit
+    norm_excluded = math.sqrt(sums.excluded_g2[k])
+    # Zero within about three error bars, and those bars negligible beside the whole
+    # gradient: a dead unit or a flat direction, not a noisy estimate.
+    zero = denominator <= _ZERO_BARS * norm_e and norm_e <= evidence.noise_limit * whole_scale
+    if norm_excluded > norm_g and norm_excluded > evidence.noise_limit * whole_scale:
+        verdict = Verdict.INCONCLUSIVE
+        diagnosis = (f"{key}: the excluded coordinates ({_counts(excluded)}) carry most "
+                     "of this block's gradient, so what remains cannot vouch for it")
+    elif informative:
+        verdict, diagnosis = Verdict.PASS, f"{key} matches"
+    elif zero:
+        verdict = Verdict.PASS
+        diagnosis = (f"{key} is zero within the error bars here (a scaling bug in "
+                     "this block could not show at this point)")
+    else:
+        verdict = Verdict.INCONCLUSIVE
+        diagnosis = (f"{key}: numerical error too large to judge (resolution "
+                     f"{resolution:.2g} > noise_limit {evidence.noise_limit:g})")
+    return BlockFinding(verdict=verdict, difference=difference, scale=scale,
+                        resolution=resolution, diagnosis=diagnosis, informative=informative,
+                        **common)
+
+
+def _diagnose(key: str, norm_g: float, norm_n: float, norm_e: float, scale: float | None,
+              residual: float, threshold: float) -> str:
+    """What kind of mismatch this is, in words a person can act on."""
+    if norm_g <= norm_e:
+        return f"{key} = 0 while numerical ≠ 0 (missing term)"
+    if scale is None or norm_n <= norm_e:
+        return f"{key} ≠ 0 while numerical = 0 (spurious term)"
+    if residual <= threshold * (norm_g + norm_n) + norm_e + 1e-6 * norm_g:
+        if abs(scale + 1) <= 1e-3:
+            kind = "sign bug"
+        elif scale < 0:
+            kind = "sign and scaling bug"
+        else:
+            kind = "scaling bug"
+        return f"{key} ≈ {_format_factor(scale)} × numerical ({kind})"
+    return (f"{key} does not match numerical, and not by a common factor (best fit "
+            f"{_format_factor(scale)} ×, leaving {residual / norm_g:.0%} unexplained)")
+
+
+def _format_factor(k: float) -> str:
+    """Enough digits to tell ``k`` from 1: ``2.000``, ``1.001``, ``1.00001``."""
+    digits = 3
+    if 0 < abs(k - 1) < 1e-2:
+        digits = max(3, int(math.ceil(-math.log10(abs(k - 1)))) + 1)
+    return f"{k:.{digits}f}"
+
+
+def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
+    """For each block, its judged coordinates with the largest ``|g - n|`` (NaN first)."""
+    layout = evidence.layout
+    where = np.flatnonzero(evidence.judged)
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(evidence.analytic[where] - evidence.numerical[where])
+    gap = np.where(np.isnan(gap), np.inf, gap)
+    order = where[np.lexsort((-gap, layout.block_ids[where]))]
+    starts = np.searchsorted(layout.block_ids[order], np.arange(len(layout.names) + 1)).tolist()
+    order = order.tolist()
+    analytic, numerical, error = (evidence.analytic.tolist(), evidence.numerical.tolist(),
+                                  evidence.error.tolist())
+    entries = []
+    for k, shape in enumerate(layout.shapes):
+        top = order[starts[k]:min(starts[k + 1], starts[k] + _WORST_SHOWN)]
+        entries.append(tuple(Entry(_unravel(i - layout.offsets[k], shape), analytic[i],
+                                   numerical[i], error[i]) for i in top))
+    return entries
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``np.unravel_index`` for one index, without numpy's per-call overhead."""
+    index = []
+    for size in reversed(shape):
+        flat, rest = divmod(flat, size)
+        index.append(rest)
+    return tuple(reversed(index))
+
+
+def _excluded_counts(evidence: Evidence) -> list[dict[str, int]]:
+    """For each block, how many coordinates were excluded, by reason."""
+    mask = evidence.evaluated & (evidence.exclusion >= 0)
+    counts: list[dict[str, int]] = [{} for _ in evidence.layout.names]
+    for block, reason in zip(evidence.layout.block_ids[mask].tolist(),
+                             evidence.exclusion[mask].tolist()):
+        name = EXCLUSION_REASONS[reason]
+        counts[block][name] = counts[block].get(name, 0) + 1
+    return counts
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in counts.items())
