@@ -32,7 +32,13 @@ from gcverify.evaluate import (
     cache_vector,
 )
 from gcverify.models.mlp import MLP
-from gcverify.numdiff import COMPLEX_STEP, DEFAULT_STEP, Derivatives, central_derivatives, step_sizes
+from gcverify.numdiff import (
+    COMPLEX_STEP,
+    DEFAULT_STEP,
+    Derivatives,
+    central_derivatives,
+    step_sizes,
+)
 from gcverify.params import ParamLayout
 from gcverify.result import BlockFinding, GradCheckResult, Verdict
 from gcverify.validate import (
@@ -40,6 +46,7 @@ from gcverify.validate import (
     validate_callable,
     validate_data,
     validate_gradients,
+    validate_option_names,
     validate_options,
     validate_parameters,
 )
@@ -68,7 +75,8 @@ class _Options:
     noise_limit: float = 1e-4
 
 
-def _options(**kwargs: Any) -> _Options:
+def _options(function: str = "check_gradients", **kwargs: Any) -> _Options:
+    validate_option_names(kwargs, tuple(_Options.__dataclass_fields__), function)
     options = _Options(**kwargs)
     validate_options(threshold=options.threshold, method=options.method,
                      epsilon=options.epsilon, seed=options.seed, sample=options.sample,
@@ -158,7 +166,7 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     """
     validate_callable("forward", forward, callable_signature("forward"))
     validate_callable("backward", backward, callable_signature("backward"))
-    settings = _options(**options)
+    settings = _options("check_backprop", **options)
     X, Y = validate_data("X", X), validate_data("Y", Y)
     copies = validate_parameters(parameters)
     layout = ParamLayout.from_parameters(copies)
@@ -166,12 +174,14 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
 
     watcher = ForwardEvaluator(forward, X, Y, layout)
     cost, cache = watcher.base_with_cache(theta)
-    analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout)
+    analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout,
+                                  "backward(X, Y, cache)")
     evaluator: Evaluator = watcher
     network = getattr(forward, "__self__", None)
     if (isinstance(network, MLP) and getattr(forward, "__func__", None) is MLP.forward
             and network.layout == layout):
-        evaluator = BatchedEvaluator(network.cost_function(X, Y), network.layout)
+        evaluator = BatchedEvaluator(network.cost_function(X, Y), network.layout,
+                                     function=forward, role="forward")
 
     def analytic_noise() -> np.ndarray | None:
         return _analytic_noise(forward, backward, X, Y, layout, theta, settings.seed)
@@ -324,7 +334,8 @@ def _complex_step(evaluator: Evaluator, theta: np.ndarray, index: np.ndarray,
                        "uses abs, comparisons or real-only functions)")
     if problem is not None:
         if method == "complex":
-            raise invalid_argument("cost", "...", f"is not complex-safe ({problem})",
+            raise invalid_argument(evaluator.role, evaluator.function,
+                                   f"is not complex-safe ({problem})",
                                    "use method='central', or method='auto' to fall back")
         return (derivatives.value, derivatives.error, "central",
                 f"complex step unavailable, central differences used: {problem}")
@@ -350,26 +361,28 @@ def _verdict(evidence: Evidence, whole: Whole, findings: Mapping[str, BlockFindi
     failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
     undecided = [b for b in findings.values() if b.verdict is Verdict.INCONCLUSIVE]
     nonfinite = int(np.sum(evidence.evaluated & (evidence.exclusion == _NONFINITE)))
-    notes = _notes(evidence, findings, difference, resolution, failing=bool(failed) or whole_fails)
+    notes = _notes(evidence, findings, difference, resolution,
+                   failing=bool(failed) or whole_fails)
     if failed:
-        return Verdict.FAIL, [f"{len(failed)} of {len(findings)} blocks mismatch: "
-                              + "; ".join(b.diagnosis for b in failed)] + notes
+        why = (f"{len(failed)} of {len(findings)} blocks mismatch: "
+               + "; ".join(b.diagnosis for b in failed))
+        return Verdict.FAIL, [why, *notes]
     if whole_fails:
-        return Verdict.FAIL, [f"the whole gradient's difference {difference:.4g} exceeds "
-                              f"{evidence.threshold:g} beyond the numerical error, though no "
-                              "single block does"] + notes
+        why = (f"the whole gradient's difference {difference:.4g} exceeds "
+               f"{evidence.threshold:g} beyond the numerical error, though no single block does")
+        return Verdict.FAIL, [why, *notes]
     if nonfinite:
-        return Verdict.INCONCLUSIVE, [f"the cost is not finite at the perturbed points of "
-                                      f"{nonfinite} coordinates: a NaN or inf is never a pass"
-                                      ] + notes
+        why = (f"the cost is not finite at the perturbed points of {nonfinite} coordinates: "
+               "a NaN or inf is never a pass")
+        return Verdict.INCONCLUSIVE, [why, *notes]
     if undecided:
-        return Verdict.INCONCLUSIVE, [b.diagnosis for b in undecided] + notes
+        return Verdict.INCONCLUSIVE, [*(b.diagnosis for b in undecided), *notes]
     if not evidence.judged.any():
-        return Verdict.INCONCLUSIVE, ["no coordinate could be judged"] + notes
+        return Verdict.INCONCLUSIVE, ["no coordinate could be judged", *notes]
     if not any(b.informative for b in findings.values()):
-        return Verdict.INCONCLUSIVE, ["the gradient is zero within the error bars in every "
-                                      "block (a stationary point): a mismatch could not "
-                                      "show here; check at other parameters"] + notes
+        why = ("the gradient is zero within the error bars in every block (a stationary "
+               "point): a mismatch could not show here; check at other parameters")
+        return Verdict.INCONCLUSIVE, [why, *notes]
     return Verdict.PASS, notes
 
 
@@ -431,7 +444,8 @@ def _analytic_noise(forward: Callable[..., Any], backward: Callable[..., Any], X
             return None
         if cache_moves_non_smoothly(caches, cache_scale(cache)):
             continue
-        fourth = np.abs(_FOURTH @ np.stack(gradients)) / _NOISE_IN_FOURTH
+        with np.errstate(invalid="ignore", over="ignore"):
+            fourth = np.abs(_FOURTH @ np.stack(gradients)) / _NOISE_IN_FOURTH
         if not np.all(np.isfinite(fourth)):
             return None
         # One fourth difference per coordinate is a noisy estimate: take at least the

@@ -45,6 +45,10 @@ def describe_value(value: Any, limit: int = 60) -> str:
     """
     if isinstance(value, np.ndarray):
         return f"array(shape={value.shape}, dtype={value.dtype})"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+        shown = ", ".join(describe_value(v) for v in value[:2])
+        more = ", ..." if len(value) > 2 else ""
+        return f"[{shown}{more}]" if isinstance(value, list) else f"({shown}{more})"
     if isinstance(value, np.dtype):
         return str(value)
     if callable(value) and hasattr(value, "__qualname__"):

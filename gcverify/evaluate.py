@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gcverify.errors import describe_value, invalid_argument
+from gcverify.errors import invalid_argument
 from gcverify.numdiff import STENCIL
 from gcverify.params import ParamLayout
 
@@ -48,7 +48,9 @@ class Evaluator(Protocol):
     """What the checker needs from a cost."""
 
     layout: ParamLayout
-    name: str
+    name: str          # "batched" or "loop", shown in reports
+    role: str          # "cost" or "forward": the user's function, named in messages
+    function: Any      # that function
 
     def base(self, theta: np.ndarray) -> float:
         """The cost at ``theta``."""
@@ -68,18 +70,24 @@ def as_cost_value(value: Any, who: str, *, complex_ok: bool = False) -> complex 
     array = np.asarray(value)
     kinds = "biufc" if complex_ok else "biuf"
     if array.size != 1 or array.dtype.kind not in kinds:
-        raise invalid_argument(who, describe_value(value) if array.size != 1 else value,
-                               "is not one real number",
+        raise invalid_argument(who, value, "is not one real number",
                                "return the cost as a float, e.g. float(np.sum(losses)) / m")
     return complex(array.reshape(())) if complex_ok else float(array.reshape(()))
 
 
 class LoopEvaluator:
-    """``cost(parameters)`` called once per point, with minimal overhead."""
+    """``cost(parameters)`` called once per point, with minimal overhead.
+
+    ``role`` names the user's function in messages (``"cost"`` or ``"forward"``) and
+    ``function`` is that function.
+    """
+
+    role = "cost"
 
     def __init__(self, cost: Callable[[dict[str, np.ndarray]], Any],
                  layout: ParamLayout) -> None:
         self.cost = cost
+        self.function: Any = cost
         self.layout = layout
         self.name = "loop"
 
@@ -118,9 +126,12 @@ class LoopEvaluator:
 class BatchedEvaluator(LoopEvaluator):
     """A cost with ``coordinate_costs``: all perturbed points in one vectorised call."""
 
-    def __init__(self, cost: Any, layout: ParamLayout) -> None:
+    def __init__(self, cost: Any, layout: ParamLayout, *, function: Any = None,
+                 role: str = "cost") -> None:
         super().__init__(cost, layout)
         self.name = "batched"
+        self.role = role
+        self.function = function if function is not None else cost
 
     def base(self, theta: np.ndarray) -> float:
         at_vector = getattr(self.cost, "at_vector", None)
@@ -143,6 +154,8 @@ class ForwardEvaluator(LoopEvaluator):
     the cost (two coinciding kinks) while backprop's subgradient still differs.
     """
 
+    role = "forward"
+
     def __init__(self, forward: Callable[..., Any], X: np.ndarray, Y: np.ndarray,
                  layout: ParamLayout) -> None:
         super().__init__(forward, layout)
@@ -158,7 +171,7 @@ class ForwardEvaluator(LoopEvaluator):
     def _call(self, X: np.ndarray, Y: np.ndarray, vector: np.ndarray) -> tuple[Any, Any]:
         out = self.cost(X, Y, self.layout.unflatten(vector.copy()))
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise invalid_argument("forward(X, Y, parameters)", describe_value(out),
+            raise invalid_argument("forward(X, Y, parameters)", out,
                                    "is not a (cost, cache) pair",
                                    "return (cost, cache) as forward_propagation_n does")
         return out

@@ -186,7 +186,7 @@ def _block_failure_lines(block: BlockFinding) -> list[str]:
              f"{block.judged} of {block.size} coordinates judged",
              f"    {'index':<12} {'analytic':>24} {'numerical':>24}"]
     for entry in block.worst:
-        lines.append(f"    {str(entry.index):<12} {entry.analytic!r:>24} {entry.numerical!r:>24}")
+        lines.append(f"    {entry.index!s:<12} {entry.analytic!r:>24} {entry.numerical!r:>24}")
     lines.append(f"    {block.diagnosis}")
     return lines
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gcverify.errors import describe_value, invalid_argument
+from gcverify.errors import invalid_argument
 from gcverify.params import ParamLayout, gradient_key
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "validate_callable",
     "validate_data",
     "validate_gradients",
+    "validate_option_names",
     "validate_options",
     "validate_parameters",
 ]
@@ -75,7 +76,8 @@ def validate_parameters(parameters: Any) -> dict[str, np.ndarray]:
     return copies
 
 
-def validate_gradients(gradients: Any, layout: ParamLayout) -> np.ndarray:
+def validate_gradients(gradients: Any, layout: ParamLayout,
+                       source: str = "gradients") -> np.ndarray:
     """The analytic gradient as a new flat float64 vector in ``layout``'s order.
 
     Keys may be the parameter names (``"W1"``) or the notebook's (``"dW1"``);
@@ -84,8 +86,9 @@ def validate_gradients(gradients: Any, layout: ParamLayout) -> np.ndarray:
     Non-finite values are *not* an error here: they make the check FAIL.
     """
     if not isinstance(gradients, Mapping):
-        raise invalid_argument("gradients", gradients, "is not a dict of arrays",
-                               "pass e.g. {'dW1': dW1, 'db1': db1} as backprop returns it")
+        raise invalid_argument(source, gradients, "is not a dict of arrays",
+                               "give a dict like {'dW1': dW1, 'db1': db1}, as the "
+                               "notebook's backward_propagation_n returns")
     names = set(layout.names)
     for key in gradients:
         if not isinstance(key, str):
@@ -96,7 +99,7 @@ def validate_gradients(gradients: Any, layout: ParamLayout) -> np.ndarray:
         if key in names or stripped in names:
             continue
         if not key.startswith("d") or stripped[:1] in ("W", "b"):
-            raise invalid_argument(f"gradients[{key!r}]", describe_value(gradients[key]),
+            raise invalid_argument(f"gradients[{key!r}]", gradients[key],
                                    f"has no parameter {stripped!r}",
                                    f"remove it, or add {stripped!r} to parameters")
     for name, shape in zip(layout.names, layout.shapes):
@@ -142,6 +145,15 @@ def _require_finite(name: str, array: np.ndarray, fix: str) -> None:
         index = ", ".join(str(int(i)) for i in where)
         raise invalid_argument(f"{name}[{index}]" if array.ndim else name,
                                float(array[where]), "is not finite", fix)
+
+
+def validate_option_names(given: Mapping[str, Any], known: tuple[str, ...],
+                          function: str) -> None:
+    """Reject a misspelt keyword with the list of the right ones."""
+    for name in given:
+        if name not in known:
+            raise invalid_argument(name, given[name], f"is not an option of {function}",
+                                   f"use one of {', '.join(known)}")
 
 
 def validate_options(*, threshold: Any, method: Any, epsilon: Any, seed: Any, sample: Any,

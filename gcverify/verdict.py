@@ -70,6 +70,12 @@ class Whole:
     fails: bool
     resolution: float
     scale: float
+    error: float = 0.0
+
+    @property
+    def zero(self) -> bool:
+        """The whole gradient is zero within about three error bars (a stationary point)."""
+        return self.scale <= _ZERO_BARS * self.error
 
 
 def _norm(values: np.ndarray) -> float:
@@ -82,13 +88,13 @@ def judge_whole(evidence: Evidence) -> Whole:
     g, n, e = evidence.analytic[mask], evidence.numerical[mask], evidence.error[mask]
     finite = np.isfinite(g)
     if not finite.all():
-        return Whole(math.nan, True, math.inf, _norm(g[finite]) + _norm(n[finite]))
-    denominator = _norm(g) + _norm(n)
-    mismatch = _norm(g - n)
+        return Whole(math.nan, True, math.inf, _norm(g[finite]) + _norm(n[finite]),
+                     _norm(e[finite]))
+    denominator, mismatch, error = _norm(g) + _norm(n), _norm(g - n), _norm(e)
     return Whole(difference=mismatch / denominator if denominator > 0 else 0.0,
-                 fails=bool(mismatch > evidence.threshold * denominator + _norm(e)),
-                 resolution=_norm(e) / denominator if denominator > 0 else math.inf,
-                 scale=denominator)
+                 fails=bool(mismatch > evidence.threshold * denominator + error),
+                 resolution=error / denominator if denominator > 0 else math.inf,
+                 scale=denominator, error=error)
 
 
 @dataclass(frozen=True)
@@ -129,12 +135,12 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
     sums = _sums(evidence)
     worst = _worst_entries(evidence)
     excluded = _excluded_counts(evidence)
-    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole.scale)
+    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole)
             for k, name in enumerate(evidence.layout.names)}
 
 
 def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
-                 excluded: dict[str, int], whole_scale: float) -> BlockFinding:
+                 excluded: dict[str, int], whole: Whole) -> BlockFinding:
     name = evidence.layout.names[k]
     key = gradient_key(name)
     common = {"name": name, "gradient_key": key, "size": evidence.layout.sizes[k],
@@ -164,9 +170,11 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     informative = resolution <= evidence.noise_limit
     norm_excluded = math.sqrt(sums.excluded_g2[k])
     # Zero within about three error bars, and those bars negligible beside the whole
-    # gradient: a dead unit or a flat direction, not a noisy estimate.
-    zero = denominator <= _ZERO_BARS * norm_e and norm_e <= evidence.noise_limit * whole_scale
-    if norm_excluded > norm_g and norm_excluded > evidence.noise_limit * whole_scale:
+    # gradient (or the whole gradient zero too): a dead unit, a flat direction, a
+    # stationary point, not a noisy estimate.
+    negligible = norm_e <= evidence.noise_limit * whole.scale or whole.zero
+    zero = denominator <= _ZERO_BARS * norm_e and negligible
+    if norm_excluded > norm_g and norm_excluded > evidence.noise_limit * whole.scale:
         verdict = Verdict.INCONCLUSIVE
         diagnosis = (f"{key}: the excluded coordinates ({_counts(excluded)}) carry most "
                      "of this block's gradient, so what remains cannot vouch for it")
@@ -208,7 +216,7 @@ def _format_factor(k: float) -> str:
     """Enough digits to tell ``k`` from 1: ``2.000``, ``1.001``, ``1.00001``."""
     digits = 3
     if 0 < abs(k - 1) < 1e-2:
-        digits = max(3, int(math.ceil(-math.log10(abs(k - 1)))) + 1)
+        digits = max(3, math.ceil(-math.log10(abs(k - 1))) + 1)
     return f"{k:.{digits}f}"
 
 
