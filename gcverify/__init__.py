@@ -2,34 +2,58 @@
 
 Gradient checking that can be trusted, Hypothesis properties over random networks,
 and mutation testing of backprop code (and of the checker itself).
+
+The public names below are imported on first use, so that ``import gcverify`` (and
+the pytest plugin, which lives in this package) stays cheap.
 """
 
-from gcverify._version import __version__
-from gcverify.check import (
-    assert_backprop_correct,
-    assert_gradients_correct,
-    check_backprop,
-    check_gradients,
-)
-from gcverify.errors import GCVerifyError, InvalidArgument
-from gcverify.models import MLP, NetworkCost
-from gcverify.params import ParamLayout, gradient_key
-from gcverify.result import BlockFinding, Entry, GradCheckResult, Verdict
+from __future__ import annotations
 
-__all__ = [
-    "MLP",
-    "BlockFinding",
-    "Entry",
-    "GCVerifyError",
-    "GradCheckResult",
-    "InvalidArgument",
-    "NetworkCost",
-    "ParamLayout",
-    "Verdict",
-    "__version__",
-    "assert_backprop_correct",
-    "assert_gradients_correct",
-    "check_backprop",
-    "check_gradients",
-    "gradient_key",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gcverify._version import __version__
+
+if TYPE_CHECKING:
+    from gcverify.check import (
+        assert_backprop_correct,
+        assert_gradients_correct,
+        check_backprop,
+        check_gradients,
+    )
+    from gcverify.errors import GCVerifyError, InvalidArgument
+    from gcverify.models import MLP, NetworkCost
+    from gcverify.params import ParamLayout, gradient_key
+    from gcverify.result import BlockFinding, Entry, GradCheckResult, Verdict
+
+# Where each public name lives.
+_EXPORTS = {
+    "assert_backprop_correct": "gcverify.check",
+    "assert_gradients_correct": "gcverify.check",
+    "check_backprop": "gcverify.check",
+    "check_gradients": "gcverify.check",
+    "GCVerifyError": "gcverify.errors",
+    "InvalidArgument": "gcverify.errors",
+    "MLP": "gcverify.models",
+    "NetworkCost": "gcverify.models",
+    "ParamLayout": "gcverify.params",
+    "gradient_key": "gcverify.params",
+    "BlockFinding": "gcverify.result",
+    "Entry": "gcverify.result",
+    "GradCheckResult": "gcverify.result",
+    "Verdict": "gcverify.result",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gcverify' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

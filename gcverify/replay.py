@@ -13,7 +13,11 @@ import contextlib
 import io
 from dataclasses import dataclass
 
+import numpy as np
+
+from gcverify.check import check_backprop, check_gradients
 from gcverify.models import notebook as nb
+from gcverify.result import GradCheckResult
 
 __all__ = ["NOTEBOOK_DIFFERENCES", "NotebookReplay", "ReplayRow", "replay_notebook"]
 
@@ -29,6 +33,8 @@ class ReplayRow:
     difference: float
     verdict: str        # the notebook's rule: "FAIL" if difference > threshold
     expected: str       # what the notebook's author intended the verdict to be
+    robust: str = ""    # gcverify's checker on the same case: PASS / FAIL / INCONCLUSIVE
+    robust_summary: str = ""
 
     @property
     def as_expected(self) -> bool:
@@ -45,7 +51,14 @@ class NotebookReplay:
 
     @property
     def reproduced(self) -> bool:
-        return all(row.as_expected for row in self.rows)
+        """The notebook's verdicts are as its author intended, and gcverify agrees."""
+        return all(row.as_expected and row.robust == row.expected for row in self.rows)
+
+
+def _row(label: str, difference: float, threshold: float, expected: str,
+         robust: GradCheckResult) -> ReplayRow:
+    return ReplayRow(label, difference, _notebook_verdict(difference, threshold), expected,
+                     robust.verdict.name, robust.summary())
 
 
 def _notebook_verdict(difference: float, threshold: float) -> str:
@@ -54,7 +67,8 @@ def _notebook_verdict(difference: float, threshold: float) -> str:
 
 
 def replay_notebook(threshold: float = 2e-7, epsilon: float = 1e-7) -> NotebookReplay:
-    """Run the notebook's 1-D check and its N-D check on the buggy and the correct backprop.
+    """Run the notebook's 1-D check and its N-D check on the buggy and the correct backprop,
+    and gcverify's checker on the same cases.
 
     The notebook's functions print coloured messages; they are silenced here (the
     numbers are returned instead).
@@ -67,12 +81,18 @@ def replay_notebook(threshold: float = 2e-7, epsilon: float = 1e-7) -> NotebookR
                                     X, Y, epsilon)
         correct = nb.gradient_check_n(parameters, nb.backward_propagation_n(X, Y, cache),
                                       X, Y, epsilon)
+    robust = {
+        "1-D": check_gradients(lambda p: nb.forward_propagation(3, p["theta"][0]),
+                               {"theta": np.array([nb.backward_propagation(3, 4)], dtype=float)},
+                               {"theta": np.array([4.0])}, threshold=threshold),
+        "buggy": check_backprop(nb.forward_propagation_n, nb.backward_propagation_n_buggy,
+                                X, Y, parameters, threshold=threshold),
+        "correct": check_backprop(nb.forward_propagation_n, nb.backward_propagation_n,
+                                  X, Y, parameters, threshold=threshold),
+    }
     rows = (
-        ReplayRow("1-D  J = theta * x at x=3, theta=4", one_d,
-                  _notebook_verdict(one_d, threshold), "PASS"),
-        ReplayRow("N-D  backward_propagation_n_buggy", buggy,
-                  _notebook_verdict(buggy, threshold), "FAIL"),
-        ReplayRow("N-D  backward_propagation_n", correct,
-                  _notebook_verdict(correct, threshold), "PASS"),
+        _row("1-D  J = theta * x at x=3, theta=4", one_d, threshold, "PASS", robust["1-D"]),
+        _row("N-D  backward_propagation_n_buggy", buggy, threshold, "FAIL", robust["buggy"]),
+        _row("N-D  backward_propagation_n", correct, threshold, "PASS", robust["correct"]),
     )
     return NotebookReplay(rows, threshold, epsilon)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -132,6 +132,43 @@ class GradCheckResult:
         """The blocks whose verdict is FAIL."""
         return tuple(b for b in self.blocks.values() if b.verdict is Verdict.FAIL)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready): everything but the flat vectors.
+
+        >>> from gcverify import MLP, check_backprop
+        >>> net = MLP((2, 1))
+        >>> X, Y = net.make_batch(3)
+        >>> check_backprop(net.forward, net.backward, X, Y, net.init_parameters()
+        ...                ).to_dict()["verdict"]
+        'pass'
+        """
+        return {
+            "verdict": self.verdict.value,
+            "difference": _json_number(self.difference),
+            "threshold": self.threshold,
+            "method": self.method,
+            "step": self.step,
+            "evaluator": self.evaluator,
+            "n_coordinates": self.n_coordinates,
+            "n_judged": self.n_judged,
+            "excluded": dict(self.excluded),
+            "reasons": list(self.reasons),
+            "blocks": {name: {
+                "verdict": block.verdict.value,
+                "difference": _json_number(block.difference),
+                "scale": _json_number(block.scale),
+                "resolution": _json_number(block.resolution),
+                "size": block.size,
+                "judged": block.judged,
+                "excluded": dict(block.excluded),
+                "informative": block.informative,
+                "diagnosis": block.diagnosis,
+                "worst": [{"index": list(entry.index), "analytic": _json_number(entry.analytic),
+                           "numerical": _json_number(entry.numerical),
+                           "error": _json_number(entry.error)} for entry in block.worst],
+            } for name, block in self.blocks.items()},
+        }
+
     def summary(self) -> str:
         """One line: the verdict and why."""
         if self.verdict is Verdict.FAIL:
@@ -169,6 +206,13 @@ class GradCheckResult:
         if self.reasons:
             lines += ["", "Reasons:"] + [f"  - {reason}" for reason in self.reasons]
         return lines
+
+
+def _json_number(value: float | None) -> float | str | None:
+    """JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
+    if value is None or math.isfinite(value):
+        return value
+    return str(value)
 
 
 def _number(value: float) -> str:

@@ -23,3 +23,5 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None)
 
 settings.load_profile(os.environ.get("GCVERIFY_HYPOTHESIS_PROFILE", "ci"))
+
+pytest_plugins = ["pytester"]

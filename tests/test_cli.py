@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -53,3 +54,111 @@ def test_python_dash_m_works():
     done = subprocess.run([sys.executable, "-m", "gcverify", "--version"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and __version__ in done.stdout
+
+
+# --- gcverify notebook shows both verdicts ---------------------------------------------
+
+def test_notebook_shows_gcverify_verdict_beside_the_notebooks(capsys):
+    code, out, _ = run(capsys, "notebook")
+    header = next(line for line in out.splitlines() if "difference" in line and "check" in line)
+    assert header.split() == ["check", "difference", "notebook", "gcverify", "expected"]
+    buggy = next(line for line in out.splitlines() if "_buggy " in line and "FAIL" in line)
+    assert buggy.split()[-3:] == ["FAIL", "FAIL", "FAIL"]
+    assert "dW2 ≈ 2.000 × numerical (scaling bug)" in out
+
+
+# --- gcverify check ------------------------------------------------------------------------
+
+USER_FILE = '''
+import numpy as np
+from gcverify.models.notebook import (forward_propagation_n as forward,
+                                      backward_propagation_n as backward,
+                                      backward_propagation_n_buggy as buggy,
+                                      gradient_check_n_test_case as case)
+from gcverify import MLP
+
+_kinks = MLP((1, 1, 2, 1), ("linear", "relu"), "stable")
+
+def kink_forward(X, Y, p):
+    return _kinks.forward(X, Y, p)
+
+def kink_backward(X, Y, cache):
+    return _kinks.backward(X, Y, cache)
+
+def kink_case():
+    X = np.array([[2.0, -1.0, 3.0]])
+    Y = np.array([1, 0, 1])
+    p = {"W1": np.array([[1.5]]), "b1": np.array([[-3.0]]),
+         "W2": np.array([[1.0], [-1.0]]), "b2": np.zeros((2, 1)),
+         "W3": np.array([[1.0, -1.0]]), "b3": np.array([[0.2]])}
+    return X, Y, p
+
+def not_a_case():
+    return 3
+'''
+
+
+@pytest.fixture
+def user_file(tmp_path):
+    path = tmp_path / "mynet.py"
+    path.write_text(USER_FILE)
+    return path
+
+
+def test_check_passes_the_correct_backprop(capsys, user_file):
+    code, out, _ = run(capsys, "check", str(user_file), "--forward", "forward",
+                       "--backward", "backward", "--case", "case")
+    assert code == 0
+    assert out.splitlines()[0] == "Gradient check: PASS"
+    assert "Blocks:" in out and "W1" in out
+    assert sorted(p.name for p in user_file.parent.iterdir()) == ["mynet.py"]  # nothing written
+
+
+def test_check_fails_the_buggy_backprop_with_the_table(capsys, user_file):
+    code, out, _ = run(capsys, "check", str(user_file), "--forward", "forward",
+                       "--backward", "buggy", "--case", "case")
+    assert code == 1
+    assert "Mismatched blocks: 2 / 6" in out
+    assert "dW2 ≈ 2.000 × numerical (scaling bug)" in out
+
+
+def test_check_inconclusive_exits_3(capsys, user_file):
+    code, out, _ = run(capsys, "check", str(user_file), "--forward", "kink_forward",
+                       "--backward", "kink_backward", "--case", "kink_case")
+    assert code == 3
+    assert out.splitlines()[0] == "Gradient check: INCONCLUSIVE"
+
+
+def test_check_with_generated_layers_and_json(capsys, user_file):
+    code, out, _ = run(capsys, "check", str(user_file), "--forward", "forward",
+                       "--backward", "backward", "--layers", "4,5,3,1", "--batch", "3",
+                       "--seed", "5", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["verdict"] == "pass" and set(data["blocks"]) == {"W1", "b1", "W2", "b2",
+                                                                "W3", "b3"}
+    assert data["blocks"]["W2"]["verdict"] == "pass"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["check", "missing.py", "--forward", "f", "--backward", "b", "--case", "c"],
+     "gcverify: error: FILE='missing.py' is not a file; "
+     "give the path of a Python file that defines your functions"),
+    (["check", "{file}", "--forward", "nope", "--backward", "backward", "--case", "case"],
+     "gcverify: error: --forward='nope' is not defined in {file}; use one of: "),
+    (["check", "{file}", "--forward", "forward", "--backward", "backward", "--case",
+      "not_a_case"],
+     "gcverify: error: --case='not_a_case' does not return (X, Y, parameters); "
+     "return the three, as gradient_check_n_test_case does"),
+    (["check", "{file}", "--forward", "forward", "--backward", "backward", "--layers", "4,x"],
+     "gcverify: error: --layers='4,x' is not a list of widths; write e.g. --layers 4,5,3,1"),
+    (["check", "{file}", "--forward", "forward", "--backward", "backward"],
+     "Error: give exactly one of --case NAME or --layers N0,N1,..."),
+])
+def test_check_usage_errors_are_one_line(capsys, user_file, argv, message):
+    argv = [a.replace("{file}", str(user_file)) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert "Traceback" not in out + err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(message.replace("{file}", str(user_file)))
