@@ -44,7 +44,23 @@ _EXPORTS = {
     "Verdict": "gcverify.result",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "MLP",
+    "BlockFinding",
+    "Entry",
+    "GCVerifyError",
+    "GradCheckResult",
+    "InvalidArgument",
+    "NetworkCost",
+    "ParamLayout",
+    "Verdict",
+    "__version__",
+    "assert_backprop_correct",
+    "assert_gradients_correct",
+    "check_backprop",
+    "check_gradients",
+    "gradient_key",
+]
 
 
 def __getattr__(name: str) -> Any:

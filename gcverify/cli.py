@@ -152,10 +152,9 @@ def _case(function: object, name: str) -> tuple:
 
 
 def _print_result(result: GradCheckResult) -> None:
-    text = str(result)
-    first, _, rest = text.partition("\n")
+    # The report, with its first line ("Gradient check: VERDICT") in colour.
     click.echo(f"Gradient check: {_verdict(result.verdict.name, 0)}")
-    click.echo(rest)
+    click.echo(str(result).partition("\n")[2])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,10 @@ import pytest
 import gcverify
 
 
+def test_all_agrees_with_the_lazy_exports():
+    assert set(gcverify.__all__) == set(gcverify._EXPORTS) | {"__version__"}
+
+
 def test_all_names_exist_once():
     for name in gcverify.__all__:
         assert hasattr(gcverify, name), name
