@@ -132,8 +132,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     validate_callable("cost", cost, callable_signature("cost"))
     options = _options(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
                        sample=sample, noise_limit=noise_limit)
-    copies = validate_parameters(parameters)
-    layout = ParamLayout.from_parameters(copies)
+    layout, theta = validate_parameters(parameters)
     analytic = validate_gradients(gradients, layout)
     evaluator: Evaluator
     if hasattr(cost, "coordinate_costs") and getattr(cost, "layout", None) == layout:
@@ -141,7 +140,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
         evaluator = BatchedEvaluator(cost, layout)
     else:
         evaluator = LoopEvaluator(cost, layout)
-    return _check(evaluator, layout.flatten(copies), analytic, options)
+    return _check(evaluator, theta, analytic, options)
 
 
 def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X: Any, Y: Any,
@@ -168,9 +167,7 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     validate_callable("backward", backward, callable_signature("backward"))
     settings = _options("check_backprop", **options)
     X, Y = validate_data("X", X), validate_data("Y", Y)
-    copies = validate_parameters(parameters)
-    layout = ParamLayout.from_parameters(copies)
-    theta = layout.flatten(copies)
+    layout, theta = validate_parameters(parameters)
 
     watcher = ForwardEvaluator(forward, X, Y, layout)
     cost, cache = watcher.base_with_cache(theta)

@@ -48,22 +48,26 @@ def _dtype_problem(array: np.ndarray, kind_of_thing: str) -> tuple[str, str] | N
             "e.g. np.asarray(value, dtype=np.float64)")
 
 
-def validate_parameters(parameters: Any) -> dict[str, np.ndarray]:
-    """New float64 copies of ``parameters``, or an :class:`InvalidArgument`."""
+def validate_parameters(parameters: Any) -> tuple[ParamLayout, np.ndarray]:
+    """The layout of ``parameters`` and a new flat float64 copy of them.
+
+    Raises :class:`InvalidArgument` for anything that cannot be checked. The copy is
+    what the checker perturbs and hands to the user's code; the caller's arrays are
+    only read.
+    """
     if not isinstance(parameters, Mapping):
         raise invalid_argument("parameters", parameters, "is not a dict of arrays",
                                "pass e.g. {'W1': W1, 'b1': b1}")
     if not parameters:
         raise invalid_argument("parameters", parameters, "is empty",
                                "pass at least one parameter array")
-    copies = {}
+    arrays = {}
     for name, value in parameters.items():
         if not isinstance(name, str):
             raise invalid_argument("parameters.keys()", list(parameters),
                                    f"has a non-string key {name!r}",
                                    "name each block with a string such as 'W1'")
-        array = np.array(value, copy=True) if not isinstance(value, np.ndarray) \
-            else value.copy()
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
         where = f"parameters[{name!r}]"
         problem = _dtype_problem(array, "parameters")
         if problem:
@@ -71,9 +75,16 @@ def validate_parameters(parameters: Any) -> dict[str, np.ndarray]:
         if array.size == 0:
             raise invalid_argument(f"{where}.shape", array.shape, "is empty",
                                    "every block needs at least one entry")
-        _require_finite(where, array, "pass finite parameters")
-        copies[name] = array
-    return copies
+        arrays[name] = array
+    layout = ParamLayout.from_parameters(arrays)
+    theta = layout.flatten(arrays)
+    finite = np.isfinite(theta)
+    if not finite.all():
+        name, index = layout.locate(int(np.argmin(finite)))
+        raise invalid_argument(f"parameters[{name!r}][{', '.join(map(str, index))}]",
+                               float(theta[np.argmin(finite)]), "is not finite",
+                               "pass finite parameters")
+    return layout, theta
 
 
 def validate_gradients(gradients: Any, layout: ParamLayout,

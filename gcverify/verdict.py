@@ -235,18 +235,11 @@ def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
     entries = []
     for k, shape in enumerate(layout.shapes):
         top = order[starts[k]:min(starts[k + 1], starts[k] + _WORST_SHOWN)]
-        entries.append(tuple(Entry(_unravel(i - layout.offsets[k], shape), analytic[i],
-                                   numerical[i], error[i]) for i in top))
+        local = np.asarray(top, dtype=np.int64) - layout.offsets[k]
+        inner = zip(*(axis.tolist() for axis in np.unravel_index(local, shape)))
+        entries.append(tuple(Entry(index, analytic[i], numerical[i], error[i])
+                             for i, index in zip(top, inner)))
     return entries
-
-
-def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """``np.unravel_index`` for one index, without numpy's per-call overhead."""
-    index = []
-    for size in reversed(shape):
-        flat, rest = divmod(flat, size)
-        index.append(rest)
-    return tuple(reversed(index))
 
 
 def _excluded_counts(evidence: Evidence) -> list[dict[str, int]]:

@@ -30,10 +30,25 @@ class Activation:
     forward: Callable[[np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray, np.ndarray], np.ndarray]
     kinks: tuple[float, ...] = ()
+    #: The same as ``forward``, but may overwrite its argument (saves memory traffic
+    #: on large batches whose pre-activations are not needed afterwards).
+    forward_inplace: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def apply_inplace(self, Z: np.ndarray) -> np.ndarray:
+        """``forward(Z)``, reusing ``Z``'s memory where the activation allows it."""
+        return (self.forward_inplace or self.forward)(Z)
 
 
 def _relu(Z: np.ndarray) -> np.ndarray:
     return np.maximum(0, Z)
+
+
+def _relu_inplace(Z: np.ndarray) -> np.ndarray:
+    return np.maximum(Z, 0, out=Z)
+
+
+def _tanh_inplace(Z: np.ndarray) -> np.ndarray:
+    return np.tanh(Z, out=Z)
 
 
 def _relu_derivative(Z: np.ndarray, A: np.ndarray) -> np.ndarray:
@@ -73,9 +88,9 @@ def _linear_derivative(Z: np.ndarray, A: np.ndarray) -> np.ndarray:
 ACTIVATIONS: dict[str, Activation] = {
     activation.name: activation
     for activation in (
-        Activation("relu", _relu, _relu_derivative, kinks=(0.0,)),
+        Activation("relu", _relu, _relu_derivative, kinks=(0.0,), forward_inplace=_relu_inplace),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, kinks=(0.0,)),
-        Activation("tanh", np.tanh, _tanh_derivative),
+        Activation("tanh", np.tanh, _tanh_derivative, forward_inplace=_tanh_inplace),
         Activation("sigmoid", _sigmoid, _sigmoid_derivative),
         Activation("linear", _linear, _linear_derivative),
     )

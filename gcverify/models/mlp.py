@@ -29,8 +29,9 @@ HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(ACTIVATIONS)
 COST_FORMS: tuple[str, ...] = ("stable", "naive")
 
 # Rows of a batched evaluation are processed in chunks of about this many floats per
-# intermediate array, so that memory stays bounded whatever the batch size.
-_CHUNK_FLOATS = 1 << 21
+# intermediate array (2 MiB): memory stays bounded whatever the batch size, and the
+# temporaries stay in the processor's cache.
+_CHUNK_FLOATS = 1 << 18
 
 
 def _output_sigmoid(Z: np.ndarray) -> np.ndarray:
@@ -329,19 +330,25 @@ class NetworkCost:
             pieces = []
             if previous_lo > 0:
                 pieces.append(np.matmul(base["W"][l], A_full) + base["b"][l])
-            if lo > previous_lo:
-                pieces.append(Zb + base["W"][l].T[unit_j][:, :, None] * unit_change[:, None, :])
+            if lo > previous_lo:                        # rank-1 update, built in place
+                Z_unit = base["W"][l].T[unit_j][:, :, None] * unit_change[:, None, :]
+                Z_unit += Zb
+                pieces.append(Z_unit)
             Z = np.concatenate(pieces) if len(pieces) > 1 else pieces[0] if pieces else None
             jn = j[lo:hi]
             z_row = Zb[jn] + delta[lo:hi, None] * base["source"][l][k[lo:hi]]
             if l < L and self.net.activations[l - 1].kinks:
-                # Only kinks at 0 exist (ReLU, leaky ReLU): compare signs with the base.
+                # Only kinks at 0 exist (ReLU, leaky ReLU). A value moving linearly
+                # through the stencil crosses 0 exactly when its side differs from the
+                # base's at some row (a base value of exactly 0 counts as the left side).
+                positive = base["positive"][l]
                 if Z is not None:
-                    kinks[:lo] |= (np.sign(Z) != base["sign"][l]).reshape(lo, -1).any(axis=1)
-                kinks[lo:hi] |= (np.sign(z_row) != base["sign"][l][jn]).any(axis=1)
+                    kinks[:lo] |= ((Z > 0) != positive).reshape(lo, -1).any(axis=1)
+                kinks[lo:hi] |= ((z_row > 0) != positive[jn]).any(axis=1)
             if l == L:
                 return self._costs(self._output_rows(Z, Zb, jn, z_row)), kinks
-            A_full = self._activate(l, Z) if Z is not None else None
+            # Z is not needed any more: its memory can hold the activations.
+            A_full = self.net.activations[l - 1].apply_inplace(Z) if Z is not None else None
             unit_j, unit_change = jn, self._activate(l, z_row) - base["A"][l][jn]
             previous_lo = lo
         raise AssertionError("unreachable: the loop returns at the output layer")
@@ -372,7 +379,8 @@ class NetworkCost:
 
     def _compute_base(self, theta: np.ndarray) -> dict[str, Any]:
         params = self.layout.unflatten(theta)
-        base: dict[str, list[Any]] = {key: [None] for key in ("W", "b", "Z", "source", "sign")}
+        base: dict[str, list[Any]] = {key: [None] for key in ("W", "b", "Z", "source",
+                                                              "positive")}
         base["A"] = [self.X]
         ones = np.ones((1, self.X.shape[1]))
         for l in range(1, self.net.n_layers + 1):
@@ -382,7 +390,7 @@ class NetworkCost:
             base["b"].append(b)
             base["Z"].append(Z)
             base["source"].append(np.concatenate([base["A"][-1], ones]))
-            base["sign"].append(np.sign(Z))
+            base["positive"].append(Z > 0)
             base["A"].append(self._activate(l, Z))
         return base
 
