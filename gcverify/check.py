@@ -36,7 +36,10 @@ from gcverify.numdiff import (
     COMPLEX_STEP,
     DEFAULT_STEP,
     Derivatives,
+    PROBE_OFFSETS,
     central_derivatives,
+    matches_one_side,
+    probe_noise,
     step_sizes,
 )
 from gcverify.params import ParamLayout
@@ -63,6 +66,10 @@ _EPS = float(np.finfo(np.float64).eps)
 _KINK, _ROUGH, _NONFINITE = range(len(EXCLUSION_REASONS))
 _FOURTH = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 _NOISE_IN_FOURTH = float(np.sqrt(70.0))
+# Larger steps tried, in turn, on blocks too noisy to judge at the default step.
+_REFINEMENT_STEPS = (16.0, 256.0)
+# Coordinates (one per block, those that move the cost most) probed for noise.
+_PROBED_COORDINATES = 4
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,8 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
     numerical = np.full(layout.size, np.nan)
     error = np.full(layout.size, np.inf)
     exclusion = np.full(layout.size, -1, dtype=np.int64)
+    one_sided = np.zeros(layout.size, dtype=bool)
+    noise = 0.0
     reasons: list[str] = []
     method = options.method
     if J0 is None:
@@ -266,22 +275,40 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
         # Where kinks are known (network structure, forward's cache), a rough cost is
         # noise; where they are not, a rough coordinate is left out as non-smooth.
         derivatives = central_derivatives(J0, costs, h, None if kinks is None else ~kinks)
-        value, bars = derivatives.value, derivatives.error
+        value, bars, noise = derivatives.value, derivatives.error, derivatives.noise
         if options.method != "central":
             value, bars, method, note = _complex_step(evaluator, theta, index, derivatives,
                                                       options.method)
             reasons += [note] if note else []
         numerical[index], error[index] = value, bars
         exclusion[index] = _exclusions(derivatives, kinks)
+        one_sided[index] = (exclusion[index] == _KINK) | (exclusion[index] == _ROUGH)
+        one_sided[index] &= matches_one_side(J0, costs, h, analytic[index], noise)
 
     evidence = Evidence(layout, analytic, numerical, error, exclusion, evaluated,
-                        options.threshold, options.noise_limit)
+                        options.threshold, options.noise_limit, one_sided)
     whole = judge_whole(evidence)
     findings = judge_blocks(evidence, whole)
+    if _failed(whole, findings) and math.isfinite(J0):
+        # Before calling a mismatch a bug, measure the cost's noise where a staircase
+        # cannot hide (irregular offsets), and widen the error bars if it is larger.
+        steps = np.full(layout.size, np.inf)
+        steps[index] = h
+        probed = _probe_noise(evaluator, theta, J0, evidence, steps)
+        if probed > noise:
+            error = evidence.error + 3 * (probed - noise) / steps
+            evidence = replace(evidence, error=error)
+            whole = judge_whole(evidence)
+            findings = judge_blocks(evidence, whole)
+            noise = probed
+    if options.epsilon is None and math.isfinite(J0):
+        evidence, whole, findings, notes = _refine_noisy_blocks(
+            evaluator, theta, J0, noise, evidence, whole, findings)
+        reasons += notes
     if analytic_noise is not None and _failed(whole, findings):
         sigma = analytic_noise()
         if sigma is not None:
-            evidence = replace(evidence, error=error + 3 * sigma)
+            evidence = replace(evidence, error=evidence.error + 3 * sigma)
             whole = judge_whole(evidence)
             findings = judge_blocks(evidence, whole)
     verdict, why = _verdict(evidence, whole, findings)
@@ -291,6 +318,69 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
         n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
         excluded=_excluded_totals(evidence), evaluator=evaluator.name, analytic=analytic,
         numerical=numerical, error=evidence.error)
+
+
+def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: Evidence,
+                 steps: np.ndarray) -> float:
+    """The cost's noise from irregular offsets along the judged coordinate that moves
+    the cost most in each block (up to :data:`_PROBED_COORDINATES` blocks)."""
+    layout = evidence.layout
+    movement = np.where(evidence.judged & np.isfinite(evidence.numerical),
+                        np.abs(evidence.numerical) * np.where(np.isfinite(steps), steps, 0),
+                        -1.0)
+    chosen = []
+    for k in range(len(layout.names)):
+        span = slice(layout.offsets[k], layout.offsets[k + 1])
+        best = int(np.argmax(movement[span]))
+        if movement[span][best] > 0:
+            chosen.append((movement[span][best], layout.offsets[k] + best))
+    chosen.sort(reverse=True)
+    index = np.array([i for _, i in chosen[:_PROBED_COORDINATES]], dtype=np.int64)
+    if index.size == 0:
+        return 0.0
+    costs = evaluator.costs_at(theta, index, steps[index][:, None] * PROBE_OFFSETS)
+    return probe_noise(J0, costs)
+
+
+def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noise: float,
+                         evidence: Evidence, whole: Whole,
+                         findings: dict[str, BlockFinding]
+                         ) -> tuple[Evidence, Whole, dict[str, BlockFinding], list[str]]:
+    """Re-estimate the blocks too noisy to judge with larger steps.
+
+    Rounding noise enters a central difference as ``sigma / h`` and truncation as
+    ``h^2``: where the cost is a fine staircase (a saturated sigmoid or tanh), a larger
+    step trades a little truncation for much less noise. Each coordinate keeps the
+    estimate with the smaller error bar; a larger stencil that meets a kink is ignored.
+    The cost's noise, measured over all coordinates by the first pass, stays the floor:
+    it is a property of the cost at ``theta``, not of the step.
+    """
+    layout, notes = evidence.layout, []
+    for factor in _REFINEMENT_STEPS:
+        noisy = [k for k, block in enumerate(findings.values())
+                 if block.verdict is Verdict.INCONCLUSIVE
+                 and block.resolution > evidence.noise_limit]
+        index = np.flatnonzero(evidence.judged & np.isin(layout.block_ids, noisy))
+        if index.size == 0:
+            break
+        h = step_sizes(theta[index], None, factor)
+        costs, kinks = evaluator.stencil(theta, index, h)
+        derivatives = central_derivatives(J0, costs, h, None if kinks is None else ~kinks,
+                                          noise_floor=noise)
+        better = (_exclusions(derivatives, kinks) < 0) & (derivatives.error
+                                                          < evidence.error[index])
+        if not better.any():
+            continue
+        numerical, error = evidence.numerical.copy(), evidence.error.copy()
+        numerical[index[better]] = derivatives.value[better]
+        error[index[better]] = derivatives.error[better]
+        evidence = replace(evidence, numerical=numerical, error=error)
+        whole = judge_whole(evidence)
+        findings = judge_blocks(evidence, whole)
+        names = ", ".join(layout.names[k] for k in noisy)
+        notes.append(f"{names}: too noisy at the default step; {int(better.sum())} "
+                     f"coordinates re-estimated with a step {factor:g} times larger")
+    return evidence, whole, findings, notes
 
 
 def _coordinates(layout: ParamLayout, sample: int | None, seed: int | None) -> np.ndarray:

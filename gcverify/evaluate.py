@@ -60,6 +60,10 @@ class Evaluator(Protocol):
         """Costs at ``theta + STENCIL[s] * h[r] * e_index[r]``, shape ``(n, 4)``, and
         per-coordinate kink flags (None when the evaluator cannot see kinks)."""
 
+    def costs_at(self, theta: np.ndarray, index: np.ndarray,
+                 offsets: np.ndarray) -> np.ndarray:
+        """Costs at ``theta + offsets[r, s] * e_index[r]``, shape of ``offsets``."""
+
     def complex_step(self, theta: np.ndarray, index: np.ndarray,
                      h: float) -> np.ndarray:
         """``Im J(theta + i h e_index[r]) / h`` for each ``r``."""
@@ -83,6 +87,7 @@ class LoopEvaluator:
     """
 
     role = "cost"
+    cost_name = "cost(parameters)"
 
     def __init__(self, cost: Callable[[dict[str, np.ndarray]], Any],
                  layout: ParamLayout) -> None:
@@ -97,18 +102,23 @@ class LoopEvaluator:
         return self.cost(self.layout.unflatten(vector.copy())), None
 
     def base(self, theta: np.ndarray) -> float:
-        return as_cost_value(self(theta)[0], "cost(parameters)")
+        return as_cost_value(self(theta)[0], self.cost_name)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        costs = np.empty((len(index), len(STENCIL)))
+        return self.costs_at(theta, index, h[:, None] * STENCIL), None
+
+    def costs_at(self, theta: np.ndarray, index: np.ndarray,
+                 offsets: np.ndarray) -> np.ndarray:
+        """Costs at ``theta + offsets[r, s] * e_index[r]``, shape of ``offsets``."""
+        costs = np.empty(offsets.shape)
         work = theta.copy()
-        for r, (i, step) in enumerate(zip(index.tolist(), h.tolist())):
-            for s, multiple in enumerate(STENCIL.tolist()):
-                work[i] = theta[i] + multiple * step
-                costs[r, s] = as_cost_value(self(work)[0], "cost(parameters)")
+        for r, (i, row) in enumerate(zip(index.tolist(), offsets.tolist())):
+            for s, offset in enumerate(row):
+                work[i] = theta[i] + offset
+                costs[r, s] = as_cost_value(self(work)[0], self.cost_name)
             work[i] = theta[i]
-        return costs, None
+        return costs
 
     def complex_step(self, theta: np.ndarray, index: np.ndarray, h: float) -> np.ndarray:
         work = theta.astype(np.complex128)
@@ -144,6 +154,11 @@ class BatchedEvaluator(LoopEvaluator):
         costs, kinks = self.cost.coordinate_costs(theta, index, h[:, None] * STENCIL)
         return np.asarray(costs, dtype=np.float64), np.asarray(kinks, dtype=bool)
 
+    def costs_at(self, theta: np.ndarray, index: np.ndarray,
+                 offsets: np.ndarray) -> np.ndarray:
+        return np.asarray(self.cost.coordinate_costs(theta, index, offsets)[0],
+                          dtype=np.float64)
+
 
 class ForwardEvaluator(LoopEvaluator):
     """``forward(X, Y, parameters) -> (cost, cache)``, watching the cache for kinks.
@@ -155,6 +170,7 @@ class ForwardEvaluator(LoopEvaluator):
     """
 
     role = "forward"
+    cost_name = "forward(X, Y, parameters)[0]"
 
     def __init__(self, forward: Callable[..., Any], X: np.ndarray, Y: np.ndarray,
                  layout: ParamLayout) -> None:

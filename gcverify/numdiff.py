@@ -37,6 +37,9 @@ __all__ = [
     "STENCIL",
     "Derivatives",
     "central_derivatives",
+    "PROBE_OFFSETS",
+    "matches_one_side",
+    "probe_noise",
     "step_sizes",
 ]
 
@@ -48,17 +51,20 @@ STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])
 DEFAULT_STEP = float(np.cbrt(_EPS))
 #: Step of the complex-step method: no cancellation, so it can be tiny.
 COMPLEX_STEP = 1e-20
+#: Irregular multiples of the step for :func:`probe_noise`: no two ratios are simple
+#: fractions, so rounding that drifts linearly on equally spaced points cannot hide.
+PROBE_OFFSETS = np.array([-1.93, -1.31, -0.62, -0.27, 0.37, 0.83, 1.41, 1.87])
 # sqrt(70): the standard deviation of a fourth difference of unit-variance noise.
 _NOISE_IN_FOURTH = float(np.sqrt(70.0))
 # A fourth difference this many noise sigmas above the typical one is not noise.
 _ROUGH_SIGMAS = 20.0
 
 
-def step_sizes(theta: np.ndarray, epsilon: float | None) -> np.ndarray:
+def step_sizes(theta: np.ndarray, epsilon: float | None, scale: float = 1.0) -> np.ndarray:
     """The step of each coordinate.
 
-    With ``epsilon=None``: ``DEFAULT_STEP * max(1, |theta_i|)``, rounded so that
-    ``theta_i + h`` is exact (then ``(theta + h) - theta == h``). With a number:
+    With ``epsilon=None``: ``scale * DEFAULT_STEP * max(1, |theta_i|)``, rounded so
+    that ``theta_i + h`` is exact (then ``(theta + h) - theta == h``). With a number:
     that absolute step for every coordinate, as the notebook does (``1e-7``).
 
     >>> step_sizes(np.array([0.0, 100.0]), None) / DEFAULT_STEP
@@ -68,7 +74,7 @@ def step_sizes(theta: np.ndarray, epsilon: float | None) -> np.ndarray:
     """
     if epsilon is not None:
         return np.full(theta.shape, float(epsilon))
-    h = DEFAULT_STEP * np.maximum(1.0, np.abs(theta))
+    h = scale * DEFAULT_STEP * np.maximum(1.0, np.abs(theta))
     return (theta + h) - theta
 
 
@@ -86,10 +92,12 @@ class Derivatives:
     rough: np.ndarray
     finite: np.ndarray
     fourth: np.ndarray
+    noise: float = 0.0
 
 
 def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
-                        noisy: np.ndarray | None = None) -> Derivatives:
+                        noisy: np.ndarray | None = None,
+                        noise_floor: float = 0.0) -> Derivatives:
     """Central differences from stencil costs ``(n, 4)`` at ``STENCIL * h``.
 
     The rounding noise of the cost is a property of the cost at ``theta``, so it is
@@ -99,7 +107,8 @@ def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
     that coordinate's fourth difference but not in the others'. ``noisy`` marks the
     coordinates that may enter the pool; by default those that are not rough (when
     kinks are known from elsewhere, every coordinate without a kink is noise,
-    however rough).
+    however rough). ``noise_floor`` is a noise level already measured at ``theta``
+    (by a first pass over all coordinates, when only a few are re-estimated).
     """
     Jm2, Jm1, Jp1, Jp2 = costs.T
     finite = np.isfinite(costs).all(axis=1) & np.isfinite(J0)
@@ -118,10 +127,64 @@ def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
             pool = finite & noisy
         pooled = float(np.sqrt(np.mean(fourth[pool] ** 2))) if pool.any() else 0.0
         sigma = np.maximum(np.where(finite, fourth, 0.0), pooled) / _NOISE_IN_FOURTH
-        sigma = np.maximum(sigma, typical)
+        sigma = np.maximum(sigma, max(typical, noise_floor))
         # Below eps * max(1, |J|) no derivative is resolved, analytic or numerical.
         error = np.abs(d1 - d2) + 3 * sigma / h + _EPS * max(1.0, abs(J0))
-    return Derivatives(d1, np.where(finite, error, np.inf), rough, finite, fourth)
+    return Derivatives(d1, np.where(finite, error, np.inf), rough, finite, fourth,
+                       max(pooled / _NOISE_IN_FOURTH, typical, noise_floor))
+
+
+def matches_one_side(J0: float, costs: np.ndarray, h: np.ndarray, analytic: np.ndarray,
+                     noise: float) -> np.ndarray:
+    """Does each analytic value equal the left or the right derivative?
+
+    At a kink sitting exactly at ``theta`` (a ReLU pre-activation of exactly 0) one
+    side of the stencil is smooth, and a correct backprop returns the derivative of
+    one side (its subgradient choice). The second-order one-sided differences
+    ``(-3 J0 + 4 J(h) - J(2h)) / 2h`` and its mirror estimate both sides; the error
+    bar of each is its distance to the first-order difference (which overstates the
+    error of the second-order one) plus the rounding noise.
+
+    >>> J = lambda t: abs(t)                        # kink at 0, one-sided slopes -1, 1
+    >>> costs = np.array([[J(t * 1e-3) for t in STENCIL]])
+    >>> matches_one_side(0.0, costs, np.array([1e-3]), np.array([1.0]), 0.0).tolist()
+    [True]
+    >>> matches_one_side(0.0, costs, np.array([1e-3]), np.array([0.5]), 0.0).tolist()
+    [False]
+    """
+    Jm2, Jm1, Jp1, Jp2 = costs.T
+    with np.errstate(invalid="ignore", over="ignore"):
+        right = (-3 * J0 + 4 * Jp1 - Jp2) / (2 * h)
+        left = (3 * J0 - 4 * Jm1 + Jm2) / (2 * h)
+        rounding = 8 * noise / h + _EPS * max(1.0, abs(J0))
+        right_bar = np.abs(right - (Jp1 - J0) / h) + rounding
+        left_bar = np.abs(left - (J0 - Jm1) / h) + rounding
+        return (np.abs(analytic - right) <= right_bar) | (np.abs(analytic - left) <= left_bar)
+
+
+def probe_noise(J0: float, costs: np.ndarray) -> float:
+    """Rounding noise sigma of the cost from values at :data:`PROBE_OFFSETS` (rows).
+
+    Each row (one coordinate, ``J0`` included at offset 0) is fitted with a cubic;
+    the residuals, with 5 degrees of freedom per row, measure the noise. A cost that
+    loses digits (the naive cross-entropy near saturation) is a staircase; on equally
+    spaced points its rounding can drift linearly, like a slope, but not on these.
+
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.concatenate([[0.0], PROBE_OFFSETS])
+    >>> noisy = 1 + 0.1 * t + 1e-9 * rng.standard_normal((50, t.size))
+    >>> 0.5e-9 < probe_noise(noisy[0, 0], noisy[:, 1:]) < 2e-9
+    True
+    """
+    t = np.concatenate([[0.0], PROBE_OFFSETS])
+    values = np.column_stack([np.full(len(costs), J0), costs])
+    design = np.vander(t, 4)
+    finite = np.isfinite(values).all(axis=1)
+    if not finite.any():
+        return 0.0
+    fit, *_ = np.linalg.lstsq(design, values[finite].T, rcond=None)
+    residual = values[finite].T - design @ fit
+    return float(np.sqrt(np.sum(residual**2) / (finite.sum() * (t.size - 4))))
 
 
 def _typical_noise(fourth: np.ndarray, floor: float) -> float:

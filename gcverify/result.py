@@ -179,7 +179,9 @@ class GradCheckResult:
         if self.verdict is Verdict.INCONCLUSIVE:
             return f"INCONCLUSIVE: {self.reasons[0]}"
         excluded = sum(self.excluded.values())
-        return (f"PASS: difference {_number(self.difference)} <= {self.threshold:g} over "
+        within = (f"<= {self.threshold:g}" if self.difference <= self.threshold else
+                  f"(above {self.threshold:g}, within the numerical error bars)")
+        return (f"PASS: difference {_number(self.difference)} {within} over "
                 f"{self.n_judged} of {self.n_coordinates} coordinates ({excluded} excluded)")
 
     def __str__(self) -> str:

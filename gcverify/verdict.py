@@ -43,7 +43,10 @@ class Evidence:
     """Everything the judge reads, as flat vectors in the layout's order.
 
     ``exclusion[i]`` is -1 for a judged coordinate, else an index into
-    :data:`EXCLUSION_REASONS`; ``evaluated[i]`` is False for coordinates not sampled.
+    :data:`EXCLUSION_REASONS`; ``evaluated[i]`` is False for coordinates not sampled;
+    ``one_sided[i]`` marks excluded coordinates whose analytic value equals a one-sided
+    derivative (a consistent subgradient at a kink): still excluded from the verdict,
+    but not counted as unverified gradient.
     """
 
     layout: ParamLayout
@@ -54,6 +57,7 @@ class Evidence:
     evaluated: np.ndarray
     threshold: float
     noise_limit: float
+    one_sided: np.ndarray | None = None
 
     @property
     def judged(self) -> np.ndarray:
@@ -106,7 +110,7 @@ class _Sums:
     gn: np.ndarray           # sum of g n
     diff2: np.ndarray        # sum of (g - n)^2
     e2: np.ndarray           # sum of e^2
-    excluded_g2: np.ndarray  # sum of g^2 over the excluded coordinates
+    excluded_g2: np.ndarray  # sum of g^2 over the excluded, unverified coordinates
     judged: np.ndarray       # how many judged
     nonfinite: np.ndarray    # how many judged analytic values are not finite
 
@@ -119,6 +123,8 @@ def _sums(evidence: Evidence) -> _Sums:
     n = np.where(judged, evidence.numerical, 0.0)
     e = np.where(judged, evidence.error, 0.0)
     excluded = evidence.evaluated & (evidence.exclusion >= 0) & finite
+    if evidence.one_sided is not None:
+        excluded &= ~evidence.one_sided          # consistent subgradients are not doubt
     gx = np.where(excluded, evidence.analytic, 0.0)
 
     def per_block(weights: np.ndarray) -> np.ndarray:
