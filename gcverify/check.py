@@ -35,8 +35,8 @@ from gcverify.models.mlp import MLP
 from gcverify.numdiff import (
     COMPLEX_STEP,
     DEFAULT_STEP,
-    Derivatives,
     PROBE_OFFSETS,
+    Derivatives,
     central_derivatives,
     matches_one_side,
     probe_noise,
