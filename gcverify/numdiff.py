@@ -34,10 +34,10 @@ import numpy as np
 __all__ = [
     "COMPLEX_STEP",
     "DEFAULT_STEP",
+    "PROBE_OFFSETS",
     "STENCIL",
     "Derivatives",
     "central_derivatives",
-    "PROBE_OFFSETS",
     "matches_one_side",
     "probe_noise",
     "step_sizes",

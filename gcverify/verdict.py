@@ -163,7 +163,8 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     norm_diff, norm_e = math.sqrt(sums.diff2[k]), math.sqrt(sums.e2[k])
     denominator = norm_g + norm_n
     difference = norm_diff / denominator if denominator > 0 else 0.0
-    resolution = norm_e / denominator if denominator > 0 else (math.inf if norm_e else 0.0)
+    # Nothing judged, or a gradient of exactly zero: nothing resolved either.
+    resolution = norm_e / denominator if denominator > 0 else math.inf
     scale = float(sums.gn[k] / sums.n2[k]) if sums.n2[k] > 0 else None
     if norm_diff > evidence.threshold * denominator + norm_e:
         k_fit = scale or 0.0
@@ -186,6 +187,10 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
                      "of this block's gradient, so what remains cannot vouch for it")
     elif informative:
         verdict, diagnosis = Verdict.PASS, f"{key} matches"
+    elif not sums.judged[k]:
+        verdict = Verdict.PASS
+        diagnosis = (f"{key}: every coordinate excluded ({_counts(excluded)}), none "
+                     "carrying unverified gradient")
     elif zero:
         verdict = Verdict.PASS
         diagnosis = (f"{key} is zero within the error bars here (a scaling bug in "
