@@ -1,0 +1,100 @@
+"""The property sweep: check the correct backprop of many generated networks.
+
+The same property as the test suite's (the correct backprop is never FAIL, and mostly
+PASS), run as a library call with a seed, for ``gcverify run`` and for research.
+
+>>> result = sweep_correct_backprop(examples=20, seed=1)
+>>> result.verdicts.get("fail", 0)
+0
+>>> result.summary().startswith("20 networks: no FAIL")
+True
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from gcverify.check import check_backprop
+from gcverify.errors import invalid_argument
+from gcverify.result import Verdict
+from gcverify.strategies import Network, networks
+
+__all__ = ["SweepResult", "sweep_correct_backprop"]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Verdict counts over ``examples`` generated networks, and why not PASS."""
+
+    examples: int
+    seed: int
+    verdicts: Mapping[str, int]
+    reasons: Mapping[str, int]
+    failures: tuple[str, ...] = ()
+    seconds: float = field(default=0.0, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdicts", MappingProxyType(dict(self.verdicts)))
+        object.__setattr__(self, "reasons", MappingProxyType(dict(self.reasons)))
+
+    @property
+    def passed(self) -> bool:
+        """No FAIL (a correct backprop must never fail)."""
+        return not self.verdicts.get("fail", 0)
+
+    @property
+    def pass_share(self) -> float:
+        return self.verdicts.get("pass", 0) / max(1, self.examples)
+
+    def summary(self) -> str:
+        fails = self.verdicts.get("fail", 0)
+        inconclusive = self.verdicts.get("inconclusive", 0)
+        head = "no FAIL" if not fails else f"{fails} FAIL"
+        return (f"{self.examples} networks: {head}; PASS {self.pass_share:.1%}, "
+                f"INCONCLUSIVE {inconclusive / max(1, self.examples):.1%}")
+
+
+def _reason_kind(reason: str) -> str:
+    return re.sub(r"[dW]?[Wb]\d+|\d[\d.e+-]*", "#", reason)
+
+
+def sweep_correct_backprop(examples: int = 200, seed: int = 0,
+                           strategy: st.SearchStrategy[Network] | None = None,
+                           **check_options: object) -> SweepResult:
+    """Check the correct backprop of ``examples`` networks drawn (with ``seed``) from
+    ``strategy`` (default: :func:`gcverify.strategies.networks`).
+
+    A FAIL is recorded, not raised, so that the sweep always completes.
+    """
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise invalid_argument("examples", examples, "is not a positive integer",
+                               "pass e.g. examples=200")
+    verdicts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    failures: list[str] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(strategy if strategy is not None else networks())
+    def sweep(network: Network) -> None:
+        result = check_backprop(*network, **check_options)
+        verdicts[result.verdict.value] += 1
+        if result.verdict is not Verdict.PASS:
+            reasons[_reason_kind(result.reasons[0])] += 1
+        if result.verdict is Verdict.FAIL:
+            failures.append(f"{network.net!r}: {result.summary()}")
+
+    start = time.perf_counter()
+    sweep()
+    return SweepResult(sum(verdicts.values()), seed, verdicts, reasons, tuple(failures),
+                       time.perf_counter() - start)

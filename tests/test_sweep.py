@@ -1,0 +1,57 @@
+"""The property sweep as a library call: seeded, complete, honest about FAILs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from gcverify import InvalidArgument
+from gcverify.strategies import Network, networks
+from gcverify.sweep import sweep_correct_backprop
+
+
+def test_same_seed_same_sweep():
+    first = sweep_correct_backprop(examples=15, seed=3)
+    second = sweep_correct_backprop(examples=15, seed=3)
+    assert first == second and first.examples == 15
+    assert first.passed and first.summary().startswith("15 networks: no FAIL")
+
+
+def test_a_failing_backprop_is_recorded_not_raised():
+    def buggy(network: Network) -> Network:
+        def backward(X, Y, cache):
+            gradients = network.backward(X, Y, cache)
+            return {key: value * 2 for key, value in gradients.items()}
+        return network._replace(backward=backward)
+
+    result = sweep_correct_backprop(examples=10, seed=0,
+                                    strategy=networks(generic=True, max_depth=2).map(buggy))
+    assert not result.passed
+    assert result.verdicts["fail"] == len(result.failures) > 0
+    assert "FAIL" in result.summary()
+
+
+def test_inconclusive_cases_are_counted_with_their_reason():
+    # All zero, balanced labels: every gradient is 0 (the notebook's NaN case).
+    def stationary(network: Network) -> Network:
+        m = network.X.shape[1] * 2
+        return network._replace(X=np.zeros((network.X.shape[0], m)),
+                                Y=np.tile([0, 1], m // 2),
+                                parameters={k: np.zeros_like(v)
+                                            for k, v in network.parameters.items()})
+
+    result = sweep_correct_backprop(examples=5, seed=0,
+                                    strategy=networks(max_depth=2, max_width=3).map(stationary))
+    assert result.verdicts.get("inconclusive", 0) == 5 and result.passed
+    assert any("stationary point" in reason for reason in result.reasons)
+
+
+@pytest.mark.parametrize("examples", [0, -3, 2.5, True])
+def test_examples_must_be_a_positive_integer(examples):
+    with pytest.raises(InvalidArgument, match=r"^examples=.* is not a positive integer; "):
+        sweep_correct_backprop(examples=examples)
+
+
+def test_the_default_strategy_is_networks():
+    assert isinstance(networks(), st.SearchStrategy)
