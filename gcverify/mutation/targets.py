@@ -1,0 +1,187 @@
+"""What a campaign mutates: a forward/backward pair and a source of examples.
+
+:func:`notebook_target` is the default: the notebook's ``forward_propagation_n`` and
+its correct ``backward_propagation_n``. :func:`file_target` loads a user's file in
+memory (the file is read, never written, and no bytecode is cached next to it) and
+picks the functions by name.
+
+>>> target = notebook_target(seed=0)
+>>> target.source.name, target.label
+('backward_propagation_n', 'notebook')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gcverify.errors import invalid_argument
+from gcverify.models import notebook as nb
+from gcverify.mutation.engine import FunctionSource
+from gcverify.mutation.examples import (
+    CaseExamples,
+    ExampleSource,
+    NetworkExamples,
+    NotebookExamples,
+)
+
+__all__ = ["Target", "file_target", "load_module", "notebook_target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A backward pass to mutate, the forward it is checked against, and the examples.
+
+    ``source`` is the backward pass's source (the engine mutates it); mutants are
+    compiled in a copy of ``namespace`` (the backward's module globals). ``seed`` is
+    the examples' seed, shown in reports.
+
+    >>> from gcverify.mutation.examples import NotebookExamples
+    >>> t = Target.from_functions(nb.forward_propagation_n, nb.backward_propagation_n,
+    ...                           NotebookExamples(seed=5))
+    >>> t.seed, t.forward_name
+    (5, 'forward_propagation_n')
+    """
+
+    forward: Callable[..., Any] = field(repr=False)
+    backward: Callable[..., Any] = field(repr=False)
+    source: FunctionSource = field(repr=False)
+    examples: ExampleSource = field(repr=False)
+    namespace: Mapping[str, Any] = field(repr=False, compare=False)
+    label: str = ""
+    seed: int | None = None
+
+    @classmethod
+    def from_functions(cls, forward: Callable[..., Any], backward: Callable[..., Any],
+                       examples: ExampleSource, *, seed: int | None = None,
+                       label: str | None = None, path: str | None = None) -> Target:
+        """A target for two functions defined in a file, and an example source."""
+        for name, value in (("forward", forward), ("backward", backward),
+                            ("examples", examples)):
+            if not callable(value):
+                raise invalid_argument(name, value, "is not callable",
+                                       f"pass a function as {name}")
+        source = FunctionSource.from_function(backward, path=path)
+        if seed is None:
+            seed = getattr(examples, "seed", None)
+        return cls(forward=forward, backward=backward, source=source, examples=examples,
+                   namespace=backward.__globals__, label=label or source.name, seed=seed)
+
+    @property
+    def forward_name(self) -> str:
+        return getattr(self.forward, "__qualname__", repr(self.forward))
+
+    @property
+    def example_description(self) -> str:
+        """What the examples are, as the example source describes itself."""
+        return str(getattr(self.examples, "description", repr(self.examples)))
+
+    def summary(self) -> str:
+        """One line: which function of which file, checked against which forward."""
+        return (f"{self.source.path}::{self.source.name} (line {self.source.first_line}), "
+                f"checked against {self.forward_name}")
+
+
+def notebook_target(seed: int = 0) -> Target:
+    """The notebook's network and its correct backprop, on :class:`NotebookExamples`.
+
+    >>> print(notebook_target().summary())
+    gcverify/models/notebook.py::backward_propagation_n (line ...),
+    checked against forward_propagation_n
+    """
+    return Target.from_functions(nb.forward_propagation_n, nb.backward_propagation_n,
+                                 NotebookExamples(seed), label="notebook")
+
+
+def load_module(path: str | Path) -> types.ModuleType:
+    """Import the Python file at ``path`` as a fresh module, without writing anything.
+
+    The module gets a private name (``gcverify_target_<stem>_<hash>``) and is
+    registered in ``sys.modules`` under it, so that pickling and dataclasses work.
+
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     file = os.path.join(folder, "net.py")
+    ...     _ = open(file, "w").write("WIDTH = 3\\n")
+    ...     load_module(file).WIDTH
+    3
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise invalid_argument("FILE", str(path), "does not exist or is not a file",
+                               "pass the path of the .py file that defines your functions")
+    digest = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
+    stem = "".join(c if c.isalnum() else "_" for c in file.stem)
+    name = f"gcverify_target_{stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise invalid_argument("FILE", str(path), "cannot be imported as a Python module",
+                               "pass a .py file")
+    module = importlib.util.module_from_spec(spec)
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # leave the user's folder as it was
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise invalid_argument("FILE", str(path), f"raised {type(error).__name__}: {error} "
+                               "when imported", "fix the file so that it imports") from None
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+    return module
+
+
+def _function(module: types.ModuleType, path: str | Path, option: str, name: str
+              ) -> Callable[..., Any]:
+    value = getattr(module, name, None)
+    if not isinstance(value, types.FunctionType):
+        defined = sorted(key for key, item in vars(module).items()
+                         if isinstance(item, types.FunctionType)
+                         and item.__module__ == module.__name__)
+        raise invalid_argument(option, name, f"is not a function defined in {path}",
+                               f"use one of {', '.join(defined) or '(none defined)'}")
+    return value
+
+
+def file_target(path: str | Path, *, forward: str, backward: str, case: str | None = None,
+                layers: Sequence[int] | None = None, batch: int | None = None,
+                seed: int = 0) -> Target:
+    """The functions ``forward`` and ``backward`` of the file at ``path``.
+
+    Examples come either from ``case`` (the name of a function in the file returning
+    ``(X, Y, parameters)``: see :class:`CaseExamples`) or from ``layers`` (random
+    networks of those widths, with ``batch`` examples each: see
+    :class:`NetworkExamples`). Exactly one of the two must be given.
+
+    >>> file_target("missing.py", forward="f", backward="b", case="c")
+    Traceback (most recent call last):
+    ...
+    gcverify.errors.InvalidArgument: FILE='missing.py' does not exist or is not a file; ...
+    """
+    if (case is None) == (layers is None):
+        raise invalid_argument("case", case, "and layers=" + repr(layers) + (
+            " are both given" if case is not None else " are both missing"),
+            "pass exactly one: --case NAME (a function returning X, Y, parameters) "
+            "or --layers 4,5,3,1")
+    module = load_module(path)
+    forward_function = _function(module, path, "forward", forward)
+    backward_function = _function(module, path, "backward", backward)
+    if inspect.getsourcefile(backward_function) != inspect.getsourcefile(module):
+        raise invalid_argument("backward", backward, f"is imported into {path}, not defined "
+                               "there", "pass the file that defines it")
+    examples: ExampleSource
+    if case is not None:
+        examples = CaseExamples(_function(module, path, "case", case), seed=seed)
+    else:
+        assert layers is not None
+        examples = NetworkExamples(tuple(layers), seed=seed, batch=batch)
+    return Target.from_functions(forward_function, backward_function, examples, seed=seed,
+                                 label=f"{Path(path).name}::{backward}", path=str(path))
