@@ -2,15 +2,27 @@
 
 :func:`mutate_function` injects bugs of the notebook's kind (``dW2 * 2``, ``4. / m``,
 sign flips, dropped chain-rule factors, ...) into a backward pass, one per
-:class:`Mutant`, compiled in memory; a :class:`Target` pairs a backward pass with its
-forward and a seeded source of examples.
+:class:`Mutant`; :func:`run_campaign` checks each mutant with
+:func:`gcverify.check_backprop` on seeded examples, each in its own process, and
+returns a :class:`CampaignResult`.
 
->>> from gcverify.mutation import mutate_function, notebook_target
->>> mutants = mutate_function(notebook_target().backward)
->>> sorted({m.family for m in mutants})[:3]
-['activation', 'chain', 'comparison']
+>>> from gcverify.mutation import mutate_function, notebook_target, run_campaign
+>>> target = notebook_target(seed=0)
+>>> mutants = [m for m in mutate_function(target.backward) if m.family == "sign"]
+>>> print(run_campaign(target, examples=4, mutants=mutants, jobs=2).summary())
+score 100.0 %: 3 mutants, 3 killed by the check, 0 by an error, 0 timed out,
+0 survived, 0 probably equivalent
 """
 
+from gcverify.mutation.campaign import (
+    DEFAULT_EXAMPLES,
+    CampaignResult,
+    ExampleRun,
+    KillingExample,
+    MutantResult,
+    Outcome,
+    run_campaign,
+)
 from gcverify.mutation.engine import (
     FunctionSource,
     Mutant,
@@ -30,15 +42,21 @@ from gcverify.mutation.operators import FAMILIES, OPERATORS, Operator, operator_
 from gcverify.mutation.targets import Target, file_target, notebook_target
 
 __all__ = [
+    "DEFAULT_EXAMPLES",
     "FAMILIES",
     "OPERATORS",
+    "CampaignResult",
     "CaseExamples",
+    "ExampleRun",
     "ExampleSource",
     "FunctionSource",
+    "KillingExample",
     "Mutant",
+    "MutantResult",
     "NetworkExamples",
     "NotebookExamples",
     "Operator",
+    "Outcome",
     "Target",
     "combine_mutants",
     "compile_source",
@@ -48,4 +66,5 @@ __all__ = [
     "mutate_function",
     "notebook_target",
     "operator_named",
+    "run_campaign",
 ]
