@@ -4,7 +4,8 @@
 sign flips, dropped chain-rule factors, ...) into a backward pass, one per
 :class:`Mutant`; :func:`run_campaign` checks each mutant with
 :func:`gcverify.check_backprop` on seeded examples, each in its own process, and
-returns a :class:`CampaignResult`.
+returns a :class:`CampaignResult`; :func:`write_reports` renders it as Markdown,
+HTML, JSON and JUnit XML.
 
 >>> from gcverify.mutation import mutate_function, notebook_target, run_campaign
 >>> target = notebook_target(seed=0)
@@ -40,6 +41,7 @@ from gcverify.mutation.examples import (
 )
 from gcverify.mutation.operators import FAMILIES, OPERATORS, Operator, operator_named
 from gcverify.mutation.targets import Target, file_target, notebook_target
+from gcverify.report import write_reports
 
 __all__ = [
     "DEFAULT_EXAMPLES",
@@ -67,4 +69,5 @@ __all__ = [
     "notebook_target",
     "operator_named",
     "run_campaign",
+    "write_reports",
 ]

@@ -1,0 +1,62 @@
+"""Wording shared by the renderers: numbers, outcomes and headline sentences.
+
+Renderers only read a :class:`~gcverify.mutation.campaign.CampaignResult`; they never
+import the campaign at run time (it imports them), so outcomes are compared by value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gcverify.mutation.campaign import CampaignResult, MutantResult
+
+__all__ = ["OUTCOME_LABELS", "OUTCOME_ORDER", "headline", "percent", "rate", "scientific"]
+
+OUTCOME_ORDER = ("survived", "timeout", "killed_by_error", "equivalent", "killed")
+OUTCOME_LABELS = {
+    "killed": "killed",
+    "killed_by_error": "killed by error",
+    "timeout": "timeout",
+    "survived": "survived",
+    "equivalent": "probably equivalent",
+}
+
+
+def percent(value: float | None) -> str:
+    """``100.0 %``, or ``n/a``.
+
+    >>> percent(0.5), percent(None)
+    ('50.0 %', 'n/a')
+    """
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def rate(result: MutantResult) -> str:
+    """The detection rate as ``detected/run``, or ``-``."""
+    return f"{result.detected}/{len(result.runs)}" if result.runs else "-"
+
+
+def scientific(value: float | None) -> str:
+    """``0.285``, ``3.33e-01`` style: 3 significant digits, or ``-``.
+
+    >>> scientific(0.2850931567761623), scientific(None)
+    ('0.285', '-')
+    """
+    return "-" if value is None else f"{value:.3g}"
+
+
+def headline(result: CampaignResult) -> str:
+    """The verdict in one sentence."""
+    counts = result.counts
+    judged = counts["total"] - counts["equivalent"]
+    detected = judged - counts["survived"]
+    text = (f"Score {percent(result.score)}: {detected} of {judged} non-equivalent mutants "
+            f"detected")
+    if result.survivors:
+        text += f"; {len(result.survivors)} survived"
+    else:
+        text += "; no mutant survived"
+    if result.interrupted:
+        text += f" (interrupted: {len(result.not_run)} mutants not run)"
+    return text + "."

@@ -1,0 +1,119 @@
+"""``report.md``: the campaign in Markdown, ready to paste into a pull request.
+
+It states the score and the count of each outcome, a table per operator family, every
+survivor and every probably-equivalent mutant with its diff and evidence, and (folded)
+one row per mutant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gcverify.report._common import OUTCOME_LABELS, headline, percent, rate, scientific
+
+if TYPE_CHECKING:
+    from gcverify.mutation.campaign import CampaignResult, MutantResult
+
+__all__ = ["render_markdown"]
+
+
+def _cell(text: str) -> str:
+    """Text that is safe inside a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """An inline code span that survives backticks in ``text``."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _fenced(text: str, language: str = "") -> list[str]:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [f"{fence}{language}", text, fence]
+
+
+def _why(result: MutantResult) -> str:
+    """The shortest evidence: the diagnosis of a kill, the error, or the evidence."""
+    if result.killing_example is not None:
+        return result.killing_example.diagnosis
+    return result.error or result.evidence
+
+
+def _mutant_block(result: MutantResult) -> list[str]:
+    mutant = result.mutant
+    return [f"#### {_code(mutant.id)}: {mutant.description} (line {mutant.line})", "",
+            result.evidence, "", *_fenced(mutant.diff, "diff"), ""]
+
+
+def render_markdown(result: CampaignResult) -> str:
+    """``report.md``'s text.
+
+    >>> from gcverify.mutation import mutate_function, notebook_target, run_campaign
+    >>> target = notebook_target()
+    >>> pick = [m for m in mutate_function(target.backward) if m.description == "db1 × 4"]
+    >>> text = render_markdown(run_campaign(target, examples=2, mutants=pick, jobs=1))
+    >>> print(text.splitlines()[2])
+    **Score 100.0 %: 1 of 1 non-equivalent mutants detected; no mutant survived.**
+    """
+    target, counts = result.target, result.counts
+    check = result.check_options
+    lines = [f"## Mutation testing of `{target.source.name}` ({_code(target.source.path)})", "",
+             f"**{headline(result)}**", ""]
+    if result.interrupted:
+        lines += [f"> **Interrupted.** {len(result.not_run)} mutants were not run; the "
+                  f"figures cover the {counts['total']} that finished.", ""]
+    lines += [
+        "| outcome | mutants |", "|---|---:|",
+        f"| killed by the gradient check | {counts['killed']} |",
+        f"| killed by an error (exception, wrong shape, crash) | {counts['killed_by_error']} |",
+        f"| timed out | {counts['timeout']} |",
+        f"| **survived** | **{counts['survived']}** |",
+        f"| probably equivalent | {counts['equivalent']} |",
+        f"| total | {counts['total']} |", "",
+        f"Score = detected / (total − equivalent) = {percent(result.score)}; the gradient "
+        f"check alone caught {percent(result.check_score)} of the mutants that ran without "
+        "error.", "",
+        f"Each mutant of {_code(target.source.name)} (line {target.source.first_line}) was "
+        f"checked against {_code(target.forward_name)} with `check_backprop` (threshold "
+        f"{check.get('threshold')}, method {check.get('method')}) on {result.n_examples} "
+        f"examples: {target.example_description}. Seed {result.seed}, gcverify "
+        f"{result.tool_version}.", "",
+        "### By operator family", "",
+        "| family | mutants | killed | by error | timeout | survived | equivalent | score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for family, row in result.families.items():
+        lines.append(f"| {family} | {row['total']} | {row['killed']} | {row['killed_by_error']} "
+                     f"| {row['timeout']} | {row['survived']} | {row['equivalent']} "
+                     f"| {percent(row['score'])} |")
+    lines += ["", "### Survivors", ""]
+    if result.survivors:
+        lines += ["The gradients of these mutants differ from the original's, yet the check "
+                  "passed them: each is a bug the check misses here.", ""]
+        for mutant_result in result.survivors:
+            lines += _mutant_block(mutant_result)
+    else:
+        lines += ["None: the check caught every mutant that changes the gradient.", ""]
+    equivalents = result.equivalents
+    if equivalents:
+        lines += ["### Probably equivalent", "",
+                  "Their gradients equal the original's within rounding on every example; "
+                  "they are left out of the score.", ""]
+        for mutant_result in equivalents:
+            lines += _mutant_block(mutant_result)
+    lines += ["<details>", f"<summary>All {counts['total']} mutants</summary>", "",
+              "| mutant | line | change | outcome | detection | difference | why |",
+              "|---|---:|---|---|---:|---:|---|"]
+    for mutant_result in result.results:
+        mutant = mutant_result.mutant
+        lines.append(
+            f"| {_code(mutant.id)} | {mutant.line} | {_cell(mutant.description)} "
+            f"| {OUTCOME_LABELS[mutant_result.outcome.value]} | {rate(mutant_result)} "
+            f"| {scientific(mutant_result.difference)} | {_cell(_why(mutant_result))} |")
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
