@@ -1,0 +1,143 @@
+"""``gcverify mutate`` through click's runner, and Ctrl-C through a real signal."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+from gcverify.mutation.command import main, mutate
+from tests.mutation.campaigns import TINY_FILE
+
+
+@pytest.fixture
+def tiny_file(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = folder / "tiny.py"
+    shutil.copy(TINY_FILE, path)
+    return path
+
+
+def invoke(*argv):
+    return CliRunner().invoke(mutate, list(map(str, argv)), catch_exceptions=False)
+
+
+def test_help():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for option in ("--forward", "--backward", "--case", "--layers", "--examples", "--seed",
+                   "--output", "--jobs"):
+        assert option in result.output
+
+
+def test_a_file_target_with_a_case(tiny_file, tmp_path):
+    before = sorted(tiny_file.parent.iterdir()), tiny_file.read_bytes()
+    out = tmp_path / "reports"
+    result = invoke(tiny_file, "--forward", "forward", "--backward", "backward", "--case",
+                    "case", "--examples", 3, "--jobs", 2, "--output", out)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"Mutation testing backward ({tiny_file}, line 22), checked against "
+                        "forward")
+    assert lines[3].startswith("score 100.0 %: ")
+    assert "Survivors: none." in lines
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md",
+                                                      "report.xml"]
+    assert (sorted(tiny_file.parent.iterdir()), tiny_file.read_bytes()) == before
+    document = json.loads((out / "report.json").read_text())
+    assert document["target"]["function"] == "backward"
+    assert document["settings"]["examples"] == 3
+
+
+def test_a_file_target_with_layers(tiny_file, tmp_path):
+    result = invoke(tiny_file, "--forward", "forward", "--backward", "backward", "--layers",
+                    "3,4,1", "--batch", 3, "--examples", 2, "--output", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert document["target"]["examples"].startswith("random 3-4-1 networks (m=3")
+
+
+def test_a_survivor_exits_1_and_fails_in_junit(tiny_file, tmp_path):
+    # A 1e-12 term in db2 that the check cannot see: flipping its sign survives.
+    tiny_file.write_text(tiny_file.read_text().replace(
+        "db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True)",
+        "db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True) - 1e-12 * np.tanh(b2)"))
+    result = invoke(tiny_file, "--forward", "forward", "--backward", "backward", "--case",
+                    "case", "--examples", 2, "--output", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert "Survivors (1):" in result.stdout
+    assert "minus_to_plus-L" in result.stdout
+    suites = ET.parse(tmp_path / "out" / "report.xml").getroot()
+    assert suites.get("failures") == "1"
+
+
+def test_the_default_target(tmp_path):
+    result = invoke("--examples", 2, "--output", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Mutation testing backward_propagation_n "
+                                    "(gcverify/models/notebook.py, line ")
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert document["summary"]["survived"] == 0 and document["summary"]["total"] >= 40
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["missing.py", "--forward", "f", "--backward", "b", "--case", "c"],
+     "gcverify: error: FILE='missing.py' does not exist or is not a file; pass the path"),
+    (["{file}", "--forward", "forward", "--case", "case"],
+     "gcverify: error: FILE='/"),
+    (["{file}", "--forward", "forward", "--backward", "backprop", "--case", "case"],
+     "gcverify: error: backward='backprop' is not a function defined in {file}; use one of "
+     "backward, case, forward"),
+    (["{file}", "--forward", "forward", "--backward", "backward"],
+     "gcverify: error: case=None and layers=None are both missing; pass exactly one"),
+    (["{file}", "--forward", "forward", "--backward", "backward", "--layers", "3,x"],
+     "gcverify: error: --layers='3,x' is not a list of at least two positive widths"),
+    (["{file}", "--forward", "forward", "--backward", "backward", "--case", "case",
+      "--batch", "3"],
+     "gcverify: error: --batch=3 only applies with --layers"),
+    (["--backward", "backward"], "gcverify: error: FILE=None is missing but --backward name"),
+])
+def test_bad_input_is_one_line_on_stderr_and_exit_2(tiny_file, argv, message):
+    argv = [arg.format(file=tiny_file) for arg in argv]
+    result = invoke(*argv)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(message.format(file=tiny_file))
+    if "--backward" not in argv:
+        assert " needs --backward NAME; name the functions to check" in result.stderr
+
+
+def test_click_usage_errors_exit_2(capsys):
+    assert main(["--examples", "0"]) == 2
+    assert "Invalid value for '--examples'" in capsys.readouterr().err
+
+
+def test_ctrl_c_writes_a_partial_report(tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gcverify.mutation.command", "--progress", "--jobs", "1",
+         "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        first = process.stderr.readline()  # the first tenth is done
+        assert first.startswith("mutants "), first
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stdout
+    assert "Interrupted: " in stdout
+    document = json.loads((out / "report.json").read_text())
+    assert document["interrupted"] is True
+    assert 0 < document["summary"]["total"] < document["summary"]["total"] + len(
+        document["not_run"])
+    assert document["not_run"]
