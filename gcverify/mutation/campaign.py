@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import math
@@ -42,7 +43,7 @@ import os
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -483,19 +484,12 @@ def _baseline(target: Target, cases: Sequence[Example], options: Mapping[str, An
     return tuple(runs), tuple(analytic)
 
 
-class _quiet:
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
     """Silence numpy's floating-point warnings and Python warnings (mutants overflow)."""
-
-    def __enter__(self) -> None:
-        self._errstate = np.errstate(all="ignore")
-        self._errstate.__enter__()
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
+    with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc: object) -> None:
-        self._warnings.__exit__(*exc)
-        self._errstate.__exit__(*exc)
+        yield
 
 
 def _finite(value: float | None) -> float | None:

@@ -43,7 +43,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 import libcst.metadata as metadata
@@ -311,8 +311,8 @@ def mutate(source: FunctionSource, *, operators: Sequence[Operator] = OPERATORS
         for statement, site in sites:
             for change in operator(site.node, site):
                 replacement = _fit(site, change.replacement)
-                mutated = partials[statement].get_modified_module_code(
-                    statement.deep_replace(site.node, replacement))
+                changed = statement.deep_replace(site.node, cast(Any, replacement))
+                mutated = partials[statement].get_modified_module_code(changed)
                 if mutated in seen:
                     continue
                 seen.add(mutated)
@@ -465,13 +465,15 @@ def _bound_lines(function: cst.FunctionDef, source: FunctionSource) -> dict[str,
         arg.arg: 0 for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                                *filter(None, (arguments.vararg, arguments.kwarg)))}
     for node in ast.walk(definition):
-        names: list[str] = []
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names = [node.id]
+            bound = [(node.id, node.lineno)]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
-        for name in names:
-            first[name] = min(first.get(name, node.lineno), node.lineno)
+            bound = [((alias.asname or alias.name).split(".")[0], node.lineno)
+                     for alias in node.names]
+        else:
+            continue
+        for name, line in bound:
+            first[name] = min(first.get(name, line), line)
     return first
 
 

@@ -24,8 +24,9 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -253,7 +254,7 @@ def _is_variable(node: cst.CSTNode, site: Site) -> bool:
 
 def _with_operator(node: cst.BinaryOperation, kind: type) -> cst.BinaryOperation:
     """``node`` with its operator replaced by ``kind``, keeping the spaces around it."""
-    old = node.operator
+    old: Any = node.operator
     return node.with_changes(operator=kind(whitespace_before=old.whitespace_before,
                                            whitespace_after=old.whitespace_after))
 
@@ -667,6 +668,7 @@ def add_transpose(node: cst.CSTNode, site: Site) -> Iterator[Change]:
     else:
         operands = _matrix_operands(parent, _up(site, 1)) if parent is not None else ()
     if any(node is o for o in operands) and _is_variable(node, site):
+        assert isinstance(node, cst.Name)
         new = cst.Attribute(value=node, attr=cst.Name("T"))
         yield Change(new, f"{code(node)} → {code(new)} in {site.target}")
 
@@ -765,13 +767,13 @@ _LOOSER = {cst.GreaterThan: cst.GreaterThanEqual, cst.LessThan: cst.LessThanEqua
 _STRICTER = {looser: strict for strict, looser in _LOOSER.items()}
 
 
-def _swap_comparison(node: cst.CSTNode, site: Site, table: dict[type, type]
+def _swap_comparison(node: cst.CSTNode, site: Site, table: Mapping[Any, Any]
                      ) -> Iterator[Change]:
     if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
         target = node.comparisons[0]
         kind = table.get(type(target.operator))
         if kind is not None:
-            old = target.operator
+            old: Any = target.operator
             swapped = kind(whitespace_before=old.whitespace_before,
                            whitespace_after=old.whitespace_after)
             new = node.with_changes(comparisons=[target.with_changes(operator=swapped)])
