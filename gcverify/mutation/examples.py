@@ -95,8 +95,7 @@ class NotebookExamples:
     @property
     def description(self) -> str:
         return (f"example 0: the notebook's test case; then random 4-5-3-1 networks "
-                f"(m in 2..6, N(0, 1) data and parameters, |Z3| <= {self.logit_limit:g}), "
-                f"seed {self.seed}")
+                f"(m in 2..6, N(0, 1) data and parameters, |Z3| <= {self.logit_limit:g})")
 
     def __call__(self, index: int) -> Example:
         rng = _rng(self.seed, index)
@@ -157,8 +156,7 @@ class NetworkExamples:
     def description(self) -> str:
         size = f"m={self.batch}" if self.batch is not None else "m in 2..6"
         widths = "-".join(map(str, self.layer_dims))
-        return (f"random {widths} networks ({size}, N(0, 1) data, He-scaled weights), "
-                f"seed {self.seed}")
+        return f"random {widths} networks ({size}, N(0, 1) data, He-scaled weights)"
 
     def __call__(self, index: int) -> Example:
         rng = _rng(self.seed, index)
@@ -205,8 +203,7 @@ class CaseExamples:
     def description(self) -> str:
         name = getattr(self.case, "__name__", "case")
         return (f"example 0: {name}(); then {name}() with parameters scaled by "
-                f"1 + {self.jitter:g}·N(0, 1) and X moved by {self.jitter:g}·N(0, 1), "
-                f"seed {self.seed}")
+                f"1 + {self.jitter:g}·N(0, 1) and X moved by {self.jitter:g}·N(0, 1)")
 
     def __call__(self, index: int) -> Example:
         rng = _rng(self.seed, index)
