@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     )
     from gcverify.errors import GCVerifyError, InvalidArgument
     from gcverify.models import MLP, NetworkCost
+    from gcverify.mutation import (
+        CampaignResult,
+        Mutant,
+        Outcome,
+        mutate_function,
+        notebook_target,
+        run_campaign,
+        write_reports,
+    )
     from gcverify.params import ParamLayout, gradient_key
     from gcverify.result import BlockFinding, Entry, GradCheckResult, Verdict
 
@@ -36,6 +45,13 @@ _EXPORTS = {
     "InvalidArgument": "gcverify.errors",
     "MLP": "gcverify.models",
     "NetworkCost": "gcverify.models",
+    "CampaignResult": "gcverify.mutation",
+    "Mutant": "gcverify.mutation",
+    "Outcome": "gcverify.mutation",
+    "mutate_function": "gcverify.mutation",
+    "notebook_target": "gcverify.mutation",
+    "run_campaign": "gcverify.mutation",
+    "write_reports": "gcverify.mutation",
     "ParamLayout": "gcverify.params",
     "gradient_key": "gcverify.params",
     "BlockFinding": "gcverify.result",
@@ -47,11 +63,14 @@ _EXPORTS = {
 __all__ = [
     "MLP",
     "BlockFinding",
+    "CampaignResult",
     "Entry",
     "GCVerifyError",
     "GradCheckResult",
     "InvalidArgument",
+    "Mutant",
     "NetworkCost",
+    "Outcome",
     "ParamLayout",
     "Verdict",
     "__version__",
@@ -60,6 +79,10 @@ __all__ = [
     "check_backprop",
     "check_gradients",
     "gradient_key",
+    "mutate_function",
+    "notebook_target",
+    "run_campaign",
+    "write_reports",
 ]
 
 

@@ -67,7 +67,7 @@ _KINK, _ROUGH, _NONFINITE = range(len(EXCLUSION_REASONS))
 _FOURTH = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 _NOISE_IN_FOURTH = float(np.sqrt(70.0))
 # Larger steps tried, in turn, on blocks too noisy to judge at the default step.
-_REFINEMENT_STEPS = (16.0, 256.0)
+_REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
 # Coordinates (one per block, those that move the cost most) probed for noise.
 _PROBED_COORDINATES = 4
 

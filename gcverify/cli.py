@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import click
 
 from gcverify._version import __version__
 from gcverify.errors import GCVerifyError, invalid_argument
+from gcverify.mutation.command import EXIT_INTERRUPTED, ProgressBar, mutate, parse_layers
 from gcverify.replay import NotebookReplay, replay_notebook
 from gcverify.result import GradCheckResult, Verdict
 
@@ -72,22 +73,8 @@ def _print_replay(replay: NotebookReplay) -> None:
 
 # --- gcverify check ----------------------------------------------------------------------
 
-def _layers(value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        dims = tuple(int(part) for part in value.split(","))
-    except ValueError:
-        raise invalid_argument("--layers", value, "is not a list of widths",
-                               "write e.g. --layers 4,5,3,1") from None
-    if len(dims) < 2 or min(dims) < 1:
-        raise invalid_argument("--layers", value, "needs at least two positive widths",
-                               "write e.g. --layers 4,5,3,1")
-    return dims
-
-
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file")
 @click.option("--forward", "forward_name", required=True, metavar="NAME",
               help="forward(X, Y, parameters) -> (cost, cache) in FILE.")
 @click.option("--backward", "backward_name", required=True, metavar="NAME",
@@ -106,7 +93,7 @@ def _layers(value: str | None) -> tuple[int, ...] | None:
 @click.option("--epsilon", type=float, default=None,
               help="Absolute step (the notebook's is 1e-7); default: cbrt(eps) * max(1, |θ|).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def check(file: Path, forward_name: str, backward_name: str, case_name: str | None,
+def check(file: str, forward_name: str, backward_name: str, case_name: str | None,
           layers: str | None, batch: int, seed: int, threshold: float, method: str,
           epsilon: float | None, as_json: bool) -> None:
     """Check the backprop in FILE: per-block table and verdict.
@@ -123,15 +110,15 @@ def check(file: Path, forward_name: str, backward_name: str, case_name: str | No
 
     if (case_name is None) == (layers is None):
         raise click.UsageError("give exactly one of --case NAME or --layers N0,N1,...")
-    dims = _layers(layers)
+    dims = parse_layers(layers) if layers is not None else ()
     module = load_module(file)
-    forward = load_function(module, forward_name, "--forward")
-    backward = load_function(module, backward_name, "--backward")
+    forward = load_function(module, file, "forward", forward_name)
+    backward = load_function(module, file, "backward", backward_name)
     if case_name is not None:
-        X, Y, parameters = _case(load_function(module, case_name, "--case"), case_name)
+        X, Y, parameters = _case(load_function(module, file, "case", case_name), case_name)
     else:
         from gcverify.models import MLP
-        net = MLP(dims or ())
+        net = MLP(dims)
         X, Y = net.make_batch(batch, seed=seed)
         parameters = net.init_parameters(seed=seed)
     result = check_backprop(forward, backward, X, Y, parameters, threshold=threshold,
@@ -146,7 +133,7 @@ def check(file: Path, forward_name: str, backward_name: str, case_name: str | No
 def _case(function: object, name: str) -> tuple:
     value = function()  # type: ignore[operator]
     if not (isinstance(value, tuple) and len(value) == 3):
-        raise invalid_argument("--case", name, "does not return (X, Y, parameters)",
+        raise invalid_argument("case", name, "does not return (X, Y, parameters)",
                                "return the three, as gradient_check_n_test_case does")
     return value
 
@@ -155,6 +142,80 @@ def _print_result(result: GradCheckResult) -> None:
     # The report, with its first line ("Gradient check: VERDICT") in colour.
     click.echo(f"Gradient check: {_verdict(result.verdict.name, 0)}")
     click.echo(str(result).partition("\n")[2])
+
+
+cli.add_command(mutate)
+
+
+# --- gcverify run: the main job ---------------------------------------------------------------
+
+@cli.command()
+@click.option("--networks", "n_networks", default=200, show_default=True,
+              type=click.IntRange(min=1), help="Generated networks in the property sweep.")
+@click.option("--examples", "n_examples", default=None, type=click.IntRange(min=1),
+              help="Examples each mutant is checked on  [default: the campaign's]")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the sweep and of the campaign's examples.")
+@click.option("--output", default="mutants", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the mutation reports.")
+@click.option("--jobs", default=None, type=click.IntRange(min=1),
+              help="Mutants run at once  [default: the usable cores]")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr  [default: when stderr is a terminal]")
+def run(n_networks: int, n_examples: int | None, seed: int, output: str, jobs: int | None,
+        progress: bool | None) -> None:
+    """The main job, on the built-in default: replay the notebook, sweep the property
+    over generated networks, run the mutation campaign on the notebook's backprop,
+    write the reports, and print a summary table.
+
+    Exits 0 when the notebook is reproduced, no correct backprop failed and no
+    non-equivalent mutant survived; 1 otherwise; 130 if interrupted.
+    """
+    from gcverify.mutation import notebook_target, run_campaign, write_reports
+    from gcverify.mutation.campaign import DEFAULT_EXAMPLES
+    from gcverify.sweep import sweep_correct_backprop
+
+    rows = []
+    start = time.perf_counter()
+    replay = replay_notebook()
+    buggy, correct = replay.rows[1], replay.rows[2]
+    rows.append(("notebook replayed", replay.reproduced,
+                 f"{'reproduced' if replay.reproduced else 'NOT reproduced'}: buggy "
+                 f"{buggy.difference!r} {buggy.verdict}, correct {correct.difference!r} "
+                 f"{correct.verdict}", time.perf_counter() - start))
+
+    start = time.perf_counter()
+    sweep = sweep_correct_backprop(n_networks, seed=seed)
+    rows.append((f"property sweep ({n_networks} networks)", sweep.passed,
+                 sweep.summary().split(": ", 1)[1], time.perf_counter() - start))
+
+    start = time.perf_counter()
+    interactive = sys.stderr.isatty()
+    bar = ProgressBar(sys.stderr, interactive=interactive) \
+        if (progress if progress is not None else interactive) else None
+    campaign = run_campaign(notebook_target(seed), examples=n_examples or DEFAULT_EXAMPLES,
+                            jobs=jobs, progress=bar)
+    if bar is not None:
+        bar.finish()
+    written = write_reports(campaign, output)
+    rows.append((f"mutation campaign ({campaign.counts['total']} mutants)", campaign.passed,
+                 campaign.summary().replace("\n", " "), time.perf_counter() - start))
+    _print_run(rows, written)
+    if campaign.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_OK if all(ok for _, ok, _, _ in rows) else EXIT_FAILED)
+
+
+def _print_run(rows: list[tuple[str, bool, str, float]], written: dict) -> None:
+    click.echo("gcverify run: the main job on the built-in default\n")
+    click.echo(f"  {'step':<36} {'':<6} {'seconds':>7}  outcome")
+    for step, ok, outcome, seconds in rows:
+        mark = click.style(f"{'ok' if ok else 'FAIL':<6}", fg="green" if ok else "red",
+                           bold=True)
+        click.echo(f"  {step:<36} {mark} {seconds:>7.1f}  {outcome}")
+    total = sum(seconds for *_, seconds in rows)
+    click.echo(f"  {'total':<36} {'':<6} {total:>7.1f}")
+    click.echo("\nReports: " + ", ".join(str(path) for path in written.values()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,14 @@
 """Load a user's Python file and the functions named in it, writing nothing to disk.
 
-The file is read and compiled in memory (no ``__pycache__`` next to the user's
-source), executed as a fresh module, and looked up by name.
+Used by ``gcverify check`` and ``gcverify mutate``: the file is imported as a fresh,
+privately named module with bytecode writing off, so the user's folder is left as it
+was.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import sys
 import types
 from collections.abc import Callable
@@ -17,52 +20,54 @@ from gcverify.errors import invalid_argument
 __all__ = ["load_function", "load_module"]
 
 
-def load_module(path: str | Path, option: str = "FILE") -> types.ModuleType:
-    """Execute the Python file at ``path`` as a new module and return it.
+def load_module(path: str | Path) -> types.ModuleType:
+    """Import the Python file at ``path`` as a fresh module, without writing anything.
 
-    The file's folder is put on ``sys.path`` while it runs, so that it can import
-    its neighbours, as ``python FILE`` would.
+    The module gets a private name (``gcverify_target_<stem>_<hash>``) and is
+    registered in ``sys.modules`` under it, so that pickling and dataclasses work.
 
     >>> import tempfile, os
-    >>> folder = tempfile.mkdtemp()
-    >>> with open(os.path.join(folder, "net.py"), "w") as f:
-    ...     _ = f.write("def forward(X, Y, p):\\n    return 0.0, None\\n")
-    >>> load_module(os.path.join(folder, "net.py")).forward(None, None, None)
-    (0.0, None)
-    >>> os.listdir(folder)
-    ['net.py']
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     file = os.path.join(folder, "net.py")
+    ...     _ = open(file, "w").write("WIDTH = 3\\n")
+    ...     (load_module(file).WIDTH, os.listdir(folder))
+    (3, ['net.py'])
     """
     file = Path(path)
     if not file.is_file():
-        raise invalid_argument(option, str(path), "is not a file",
-                               "give the path of a Python file that defines your functions")
+        raise invalid_argument("FILE", str(path), "does not exist or is not a file",
+                               "pass the path of the .py file that defines your functions")
+    digest = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
+    stem = "".join(c if c.isalnum() else "_" for c in file.stem)
+    name = f"gcverify_target_{stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise invalid_argument("FILE", str(path), "cannot be imported as a Python module",
+                               "pass a .py file")
+    module = importlib.util.module_from_spec(spec)
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # leave the user's folder as it was
+    sys.modules[name] = module
     try:
-        source = file.read_text(encoding="utf-8")
-        code = compile(source, str(file), "exec", dont_inherit=True)
-    except (OSError, UnicodeDecodeError, SyntaxError) as error:
-        raise invalid_argument(option, str(path), f"cannot be loaded ({error})",
-                               "fix the file so that `python FILE` runs") from None
-    module = types.ModuleType(f"gcverify_user_{file.stem}")
-    module.__file__ = str(file)
-    folder = str(file.resolve().parent)
-    sys.path.insert(0, folder)
-    try:
-        exec(code, module.__dict__)
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise invalid_argument("FILE", str(path), f"raised {type(error).__name__}: {error} "
+                               "when imported", "fix the file so that it imports") from None
     finally:
-        if sys.path and sys.path[0] == folder:
-            sys.path.pop(0)
+        sys.dont_write_bytecode = writes_bytecode
     return module
 
 
-def load_function(module: types.ModuleType, name: str, option: str) -> Callable[..., Any]:
-    """The callable ``name`` defined in ``module``, or a clear error naming ``option``."""
-    function = getattr(module, name, None)
-    if function is None:
-        defined = sorted(n for n, v in vars(module).items()
-                         if callable(v) and not n.startswith("_") and not isinstance(v, type)
-                         and getattr(v, "__module__", None) == module.__name__)
-        raise invalid_argument(option, name, f"is not defined in {module.__file__}",
-                               f"use one of: {', '.join(defined) or '(no functions found)'}")
-    if not callable(function):
-        raise invalid_argument(option, name, "is not a function", "name a function")
-    return function
+def load_function(module: types.ModuleType, path: str | Path, option: str,
+                  name: str) -> Callable[..., Any]:
+    """The function ``name`` defined in ``module`` (loaded from ``path``), or an error
+    naming ``option`` and listing the functions the file does define."""
+    value = getattr(module, name, None)
+    if not isinstance(value, types.FunctionType):
+        defined = sorted(key for key, item in vars(module).items()
+                         if isinstance(item, types.FunctionType)
+                         and item.__module__ == module.__name__)
+        raise invalid_argument(option, name, f"is not a function defined in {path}",
+                               f"use one of {', '.join(defined) or '(none defined)'}")
+    return value

@@ -62,6 +62,7 @@ __all__ = [
     "cases",
     "networks",
     "parameters",
+    "sample_case",
 ]
 
 #: Default bound on the output logits |Z_L| (see the module's docstring).
@@ -195,12 +196,16 @@ _architectures = _named(_draw_architecture, "architectures")
 
 # --- parameters and batches --------------------------------------------------------------------
 
+def _generic_array(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
+    """Continuous values in ``[-bound, bound]``: a normal distribution clipped at 3 sigma."""
+    return np.clip(rng.standard_normal(shape), -3, 3) * (bound / 3)
+
+
 def _values(shape: tuple[int, ...], bound: float, generic: bool) -> st.SearchStrategy:
     """Arrays of ``shape`` in ``[-bound, bound]``: Hypothesis's, or seeded continuous."""
     if generic:
         return st.integers(0, 2**32 - 1).map(
-            lambda seed: np.clip(np.random.default_rng(seed).standard_normal(shape), -3, 3)
-            * (bound / 3))
+            lambda seed: _generic_array(np.random.default_rng(seed), shape, bound))
     return hnp.arrays(np.float64, shape,
                       elements=st.floats(-bound, bound, allow_nan=False, allow_infinity=False,
                                          allow_subnormal=False))
@@ -294,6 +299,10 @@ def _draw_case(draw: Any, net: MLP, *, min_examples: int = 1, max_examples: int 
                max_magnitude: float = MAX_MAGNITUDE, max_input: float = MAX_INPUT,
                max_logit: float = MAX_LOGIT,
                generic: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+    if generic:
+        return sample_case(net, draw(st.integers(0, 2**63 - 1)), min_examples=min_examples,
+                           max_examples=max_examples, max_magnitude=max_magnitude,
+                           max_input=max_input, max_logit=max_logit)
     drawn = draw(_parameters(net, max_magnitude=max_magnitude, generic=generic))
     X, Y = draw(_batches(net, min_examples=min_examples, max_examples=max_examples,
                          max_input=max_input, generic=generic))
@@ -301,6 +310,30 @@ def _draw_case(draw: Any, net: MLP, *, min_examples: int = 1, max_examples: int 
 
 
 _cases = _named(_draw_case, "cases")
+
+
+def sample_case(net: MLP, seed: int | Sequence[int], *, min_examples: int = 1,
+                max_examples: int = 8, max_magnitude: float = MAX_MAGNITUDE,
+                max_input: float = MAX_INPUT,
+                max_logit: float = MAX_LOGIT) -> tuple[np.ndarray, np.ndarray, dict]:
+    """What ``cases(net, generic=True, ...)`` draws for one ``seed``, without Hypothesis.
+
+    For reproducible example sources that do not search (the mutation campaign draws
+    example ``i`` with seed ``[seed, i]``): the same domain, the same distribution.
+
+    >>> X, Y, p = sample_case(MLP((4, 5, 3, 1)), [0, 7], min_examples=2, max_examples=6)
+    >>> 2 <= X.shape[1] <= 6 and bool(np.array_equal(sample_case(MLP((4, 5, 3, 1)), [0, 7],
+    ...     min_examples=2, max_examples=6)[0], X))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    drawn = {name: _generic_array(rng, shape, max_magnitude)
+             for name, shape in zip(net.layout.names, net.layout.shapes)}
+    m = int(rng.integers(min_examples, max_examples + 1))
+    X = _generic_array(rng, (net.layer_dims[0], m), max_input)
+    n_out = net.layer_dims[-1]
+    Y = rng.integers(0, 2, size=(m,) if n_out == 1 else (n_out, m))
+    return X, Y, bound_logits(net, X, Y, drawn, max_logit)
 
 
 def bound_logits(net: MLP, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray],

@@ -71,11 +71,20 @@ def test_notebook_shows_gcverify_verdict_beside_the_notebooks(capsys):
 
 USER_FILE = '''
 import numpy as np
-from gcverify.models.notebook import (forward_propagation_n as forward,
-                                      backward_propagation_n as backward,
-                                      backward_propagation_n_buggy as buggy,
-                                      gradient_check_n_test_case as case)
+from gcverify.models import notebook as nb
 from gcverify import MLP
+
+def forward(X, Y, parameters):
+    return nb.forward_propagation_n(X, Y, parameters)
+
+def backward(X, Y, cache):
+    return nb.backward_propagation_n(X, Y, cache)
+
+def buggy(X, Y, cache):
+    return nb.backward_propagation_n_buggy(X, Y, cache)
+
+def case():
+    return nb.gradient_check_n_test_case()
 
 _kinks = MLP((1, 1, 2, 1), ("linear", "relu"), "stable")
 
@@ -142,16 +151,17 @@ def test_check_with_generated_layers_and_json(capsys, user_file):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["check", "missing.py", "--forward", "f", "--backward", "b", "--case", "c"],
-     "gcverify: error: FILE='missing.py' is not a file; "
-     "give the path of a Python file that defines your functions"),
+     "gcverify: error: FILE='missing.py' does not exist or is not a file; "
+     "pass the path of the .py file that defines your functions"),
     (["check", "{file}", "--forward", "nope", "--backward", "backward", "--case", "case"],
-     "gcverify: error: --forward='nope' is not defined in {file}; use one of: "),
+     "gcverify: error: forward='nope' is not a function defined in {file}; use one of "),
     (["check", "{file}", "--forward", "forward", "--backward", "backward", "--case",
       "not_a_case"],
-     "gcverify: error: --case='not_a_case' does not return (X, Y, parameters); "
+     "gcverify: error: case='not_a_case' does not return (X, Y, parameters); "
      "return the three, as gradient_check_n_test_case does"),
     (["check", "{file}", "--forward", "forward", "--backward", "backward", "--layers", "4,x"],
-     "gcverify: error: --layers='4,x' is not a list of widths; write e.g. --layers 4,5,3,1"),
+     "gcverify: error: --layers='4,x' is not a list of at least two positive widths; "
+     "pass e.g. --layers 4,5,3,1"),
     (["check", "{file}", "--forward", "forward", "--backward", "backward"],
      "Error: give exactly one of --case NAME or --layers N0,N1,..."),
 ])
@@ -162,3 +172,30 @@ def test_check_usage_errors_are_one_line(capsys, user_file, argv, message):
     assert "Traceback" not in out + err
     last = err.strip().splitlines()[-1]
     assert last.startswith(message.replace("{file}", str(user_file)))
+
+
+# --- gcverify run and gcverify mutate ---------------------------------------------------------
+
+def test_run_is_the_main_job_with_a_summary_table(capsys, tmp_path):
+    code, out, _ = run(capsys, "run", "--networks", "10", "--examples", "2", "--jobs", "2",
+                       "--output", str(tmp_path), "--no-progress")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "gcverify run: the main job on the built-in default"
+    steps = [line.split()[0] for line in lines
+             if line.strip().startswith(("notebook", "property", "mutation"))]
+    assert steps == ["notebook", "property", "mutation"]
+    assert "reproduced: buggy 0.2850931567761623 FAIL" in out
+    assert "10 networks" in out and "no FAIL" in out
+    assert "score 100.0 %" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json",
+                                                          "report.md", "report.xml"]
+
+
+def test_mutate_is_registered(capsys):
+    code, out, _ = run(capsys, "mutate", "--help")
+    assert code == 0 and out.startswith("Usage: gcverify mutate [OPTIONS] [FILE]")
+    code, out, _ = run(capsys, "--help")
+    commands = {line.split()[0] for line in out.split("Commands:")[1].splitlines()
+                if line.strip()}
+    assert {"check", "mutate", "notebook", "run"} <= commands

@@ -1,9 +1,9 @@
 """``gcverify mutate``: the mutation campaign from the command line.
 
-A standalone click command; ``gcverify.cli`` registers it with
-``cli.add_command(mutate)``. Exit codes: 0 when no non-equivalent mutant survived, 1
-when one did, 2 for bad input (one line on stderr), 130 when Ctrl-C interrupted the
-campaign (the reports of what finished are written first).
+A click command, registered in ``gcverify.cli`` as ``gcverify mutate``. Exit codes: 0
+when no non-equivalent mutant survived, 1 when one did, 2 for bad input (one line on
+stderr), 130 when Ctrl-C interrupted the campaign (the reports of what finished are
+written first).
 
 >>> from click.testing import CliRunner
 >>> CliRunner().invoke(mutate, ["--help"]).output.splitlines()[0]
@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
 from typing import IO, Any
 
 import click
@@ -210,20 +209,3 @@ def mutate(file: str | None, forward: str | None, backward: str | None, case: st
     if result.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_OK if result.passed else EXIT_SURVIVORS)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``mutate`` alone (for tests and ``python -m gcverify.mutation.command``)."""
-    try:
-        mutate.main(args=list(argv) if argv is not None else None, prog_name="gcverify mutate",
-                    standalone_mode=False)
-    except click.ClickException as error:
-        error.show()
-        return EXIT_USAGE
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,7 +26,9 @@ import numpy as np
 
 from gcverify.errors import invalid_argument
 from gcverify.models import notebook as nb
+from gcverify.models.mlp import MLP
 from gcverify.params import ParamLayout
+from gcverify.strategies import sample_case
 
 __all__ = [
     "CaseExamples",
@@ -45,6 +47,7 @@ ExampleSource = Callable[[int], Example]
 # Batch sizes drawn for random examples: at least 2, so that 1 / m and 1 / (m - 1),
 # or a sum and a mean, never coincide.
 _BATCH_SIZES = (2, 7)
+_NOTEBOOK_NETWORK = MLP((4, 5, 3, 1), "relu", "naive")
 
 
 def _check_seed(seed: Any) -> int:
@@ -67,15 +70,14 @@ def _batch_size(rng: np.random.Generator, batch: int | None) -> int:
 
 @dataclass(frozen=True)
 class NotebookExamples:
-    """The notebook's 4-5-3-1 network: its own test case, then random examples.
+    """The notebook's 4-5-3-1 network: its own test case, then generic examples.
 
     Example 0 is :func:`~gcverify.models.notebook.gradient_check_n_test_case` (the
-    global random state it reseeds is restored afterwards). Example ``i > 0`` draws
-    ``m`` in 2..6, ``X ~ N(0, 1)`` of shape ``(4, m)``, labels ``Y`` in {0, 1} of shape
-    ``(m,)`` and every parameter ``~ N(0, 1)`` as the notebook does, then shrinks
-    ``W3, b3`` so that ``|Z3| <= logit_limit``: the output never saturates, which
-    keeps the naive cost ``-log(1 - A3)`` in the checker's reliable domain.
-    Continuous random values put no pre-activation exactly on the ReLU kink.
+    global random state it reseeds is restored afterwards). Example ``i > 0`` is
+    :func:`gcverify.strategies.sample_case` with seed ``[seed, i]``: what the strategy
+    ``cases(MLP((4, 5, 3, 1), "relu", "naive"), generic=True)`` draws, with ``m`` in
+    2..6 and ``|Z3| <= logit_limit``, inside the checker's reliable domain. Continuous
+    random values put no pre-activation exactly on the ReLU kink.
 
     >>> X, Y, p = NotebookExamples(seed=3)(2)
     >>> Z3 = p["W3"] @ nb.relu(p["W2"] @ nb.relu(p["W1"] @ X + p["b1"]) + p["b2"]) + p["b3"]
@@ -94,29 +96,19 @@ class NotebookExamples:
 
     @property
     def description(self) -> str:
-        return (f"example 0: the notebook's test case; then random 4-5-3-1 networks "
-                f"(m in 2..6, N(0, 1) data and parameters, |Z3| <= {self.logit_limit:g})")
+        return (f"example 0: the notebook's test case; then generic 4-5-3-1 cases from "
+                f"gcverify.strategies (m in 2..6, |Z3| <= {self.logit_limit:g})")
 
     def __call__(self, index: int) -> Example:
-        rng = _rng(self.seed, index)
+        _rng(self.seed, index)  # validates the index
         if index == 0:
             state = np.random.get_state()  # noqa: NPY002 (the case reseeds it)
             try:
                 return nb.gradient_check_n_test_case()
             finally:
                 np.random.set_state(state)  # noqa: NPY002
-        m = _batch_size(rng, None)
-        X = rng.standard_normal((4, m))
-        Y = rng.integers(0, 2, size=m)
-        parameters = {name: rng.standard_normal(shape)
-                      for name, shape in zip(nb.NOTEBOOK_LAYOUT.names, nb.NOTEBOOK_LAYOUT.shapes)}
-        A2 = nb.relu(parameters["W2"] @ nb.relu(parameters["W1"] @ X + parameters["b1"])
-                     + parameters["b2"])
-        peak = float(np.abs(parameters["W3"] @ A2 + parameters["b3"]).max())
-        if peak > self.logit_limit:
-            for name in ("W3", "b3"):
-                parameters[name] = parameters[name] * (self.logit_limit / peak)
-        return X, Y, parameters
+        return sample_case(_NOTEBOOK_NETWORK, [self.seed, index], min_examples=_BATCH_SIZES[0],
+                           max_examples=_BATCH_SIZES[1] - 1, max_logit=self.logit_limit)
 
 
 @dataclass(frozen=True)

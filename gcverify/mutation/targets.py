@@ -12,17 +12,14 @@ picks the functions by name.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import inspect
-import sys
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gcverify.errors import invalid_argument
+from gcverify.loading import load_function, load_module
 from gcverify.models import notebook as nb
 from gcverify.mutation.engine import FunctionSource
 from gcverify.mutation.examples import (
@@ -32,7 +29,7 @@ from gcverify.mutation.examples import (
     NotebookExamples,
 )
 
-__all__ = ["Target", "file_target", "load_module", "notebook_target"]
+__all__ = ["Target", "file_target", "notebook_target"]
 
 
 @dataclass(frozen=True)
@@ -100,57 +97,6 @@ def notebook_target(seed: int = 0) -> Target:
                                  NotebookExamples(seed), label="notebook")
 
 
-def load_module(path: str | Path) -> types.ModuleType:
-    """Import the Python file at ``path`` as a fresh module, without writing anything.
-
-    The module gets a private name (``gcverify_target_<stem>_<hash>``) and is
-    registered in ``sys.modules`` under it, so that pickling and dataclasses work.
-
-    >>> import tempfile, os
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     file = os.path.join(folder, "net.py")
-    ...     _ = open(file, "w").write("WIDTH = 3\\n")
-    ...     load_module(file).WIDTH
-    3
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise invalid_argument("FILE", str(path), "does not exist or is not a file",
-                               "pass the path of the .py file that defines your functions")
-    digest = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
-    stem = "".join(c if c.isalnum() else "_" for c in file.stem)
-    name = f"gcverify_target_{stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise invalid_argument("FILE", str(path), "cannot be imported as a Python module",
-                               "pass a .py file")
-    module = importlib.util.module_from_spec(spec)
-    writes_bytecode = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True  # leave the user's folder as it was
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        del sys.modules[name]
-        raise invalid_argument("FILE", str(path), f"raised {type(error).__name__}: {error} "
-                               "when imported", "fix the file so that it imports") from None
-    finally:
-        sys.dont_write_bytecode = writes_bytecode
-    return module
-
-
-def _function(module: types.ModuleType, path: str | Path, option: str, name: str
-              ) -> Callable[..., Any]:
-    value = getattr(module, name, None)
-    if not isinstance(value, types.FunctionType):
-        defined = sorted(key for key, item in vars(module).items()
-                         if isinstance(item, types.FunctionType)
-                         and item.__module__ == module.__name__)
-        raise invalid_argument(option, name, f"is not a function defined in {path}",
-                               f"use one of {', '.join(defined) or '(none defined)'}")
-    return value
-
-
 def file_target(path: str | Path, *, forward: str, backward: str, case: str | None = None,
                 layers: Sequence[int] | None = None, batch: int | None = None,
                 seed: int = 0) -> Target:
@@ -172,14 +118,14 @@ def file_target(path: str | Path, *, forward: str, backward: str, case: str | No
             "pass exactly one: --case NAME (a function returning X, Y, parameters) "
             "or --layers 4,5,3,1")
     module = load_module(path)
-    forward_function = _function(module, path, "forward", forward)
-    backward_function = _function(module, path, "backward", backward)
+    forward_function = load_function(module, path, "forward", forward)
+    backward_function = load_function(module, path, "backward", backward)
     if inspect.getsourcefile(backward_function) != inspect.getsourcefile(module):
         raise invalid_argument("backward", backward, f"is imported into {path}, not defined "
                                "there", "pass the file that defines it")
     examples: ExampleSource
     if case is not None:
-        examples = CaseExamples(_function(module, path, "case", case), seed=seed)
+        examples = CaseExamples(load_function(module, path, "case", case), seed=seed)
     else:
         assert layers is not None
         examples = NetworkExamples(tuple(layers), seed=seed, batch=batch)

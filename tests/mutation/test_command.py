@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from gcverify.mutation.command import main, mutate
+from gcverify.cli import main
+from gcverify.mutation.command import mutate
 from tests.mutation.campaigns import TINY_FILE
 
 
@@ -117,14 +118,14 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(tiny_file, argv, message):
 
 
 def test_click_usage_errors_exit_2(capsys):
-    assert main(["--examples", "0"]) == 2
+    assert main(["mutate", "--examples", "0"]) == 2
     assert "Invalid value for '--examples'" in capsys.readouterr().err
 
 
 def test_ctrl_c_writes_a_partial_report(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gcverify.mutation.command", "--progress", "--jobs", "1",
+        [sys.executable, "-m", "gcverify", "mutate", "--progress", "--jobs", "1",
          "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

@@ -212,7 +212,7 @@ def test_a_method_keeps_its_indentation_in_the_diff(tmp_path):
                 dW = 1. / m * np.dot(dZ, A.T)
                 return dW
         """))
-    from gcverify.mutation.targets import load_module
+    from gcverify.loading import load_module
 
     module = load_module(path)
     (mutant,) = [m for m in mutate_function(module.Layer.backward) if m.description == "dW × 2"]

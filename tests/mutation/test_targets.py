@@ -9,7 +9,7 @@ import pytest
 
 from gcverify.errors import InvalidArgument
 from gcverify.mutation import NetworkExamples, file_target, notebook_target
-from gcverify.mutation.targets import load_module
+from gcverify.loading import load_module
 from tests.mutation import tiny_network
 
 TINY_FILE = Path(tiny_network.__file__)
