@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gcverify.errors import InvalidArgument
-from gcverify.mutation import NetworkExamples, file_target, notebook_target
 from gcverify.loading import load_module
+from gcverify.mutation import NetworkExamples, file_target, notebook_target
 from tests.mutation import tiny_network
 
 TINY_FILE = Path(tiny_network.__file__)
