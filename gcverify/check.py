@@ -66,7 +66,8 @@ _EPS = float(np.finfo(np.float64).eps)
 _KINK, _ROUGH, _NONFINITE = range(len(EXCLUSION_REASONS))
 _FOURTH = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 _NOISE_IN_FOURTH = float(np.sqrt(70.0))
-# Larger steps tried, in turn, on blocks too noisy to judge at the default step.
+# Larger steps tried, in turn, on blocks too noisy to judge at the default step: a
+# ladder fine enough to land near the step where truncation meets noise.
 _REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
 # Coordinates (one per block, those that move the cost most) probed for noise.
 _PROBED_COORDINATES = 4
@@ -253,6 +254,59 @@ def _raise_unless_passed(result: GradCheckResult, allow_inconclusive: bool) -> N
 def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, options: _Options, *,
            J0: float | None = None,
            analytic_noise: Callable[[], np.ndarray | None] | None = None) -> GradCheckResult:
+    """Estimate, judge, and before believing a FAIL or an unjudgeable block, look harder:
+    probe the cost's noise, re-estimate noisy blocks with larger steps, and measure the
+    backward pass's own rounding."""
+    layout = evaluator.layout
+    if J0 is None:
+        J0 = evaluator.base(theta)
+    first = _first_pass(evaluator, theta, J0, analytic, options)
+    evidence, reasons = first.evidence, list(first.reasons)
+    whole, findings = _judge(evidence)
+    if math.isfinite(J0):
+        noise = first.noise
+        if _failed(whole, findings):
+            # Before calling a mismatch a bug, measure the cost's noise where a
+            # staircase cannot hide (irregular offsets), and widen the error bars.
+            probed = _probe_noise(evaluator, theta, J0, evidence, first.steps)
+            if probed > noise:
+                evidence = replace(evidence, error=evidence.error
+                                   + 3 * (probed - noise) / first.steps)
+                noise = probed
+                whole, findings = _judge(evidence)
+        if options.epsilon is None:
+            evidence, notes = _refine_noisy_blocks(evaluator, theta, J0, noise, evidence,
+                                                   findings)
+            reasons += notes
+            whole, findings = _judge(evidence)
+    if analytic_noise is not None and _failed(whole, findings):
+        sigma = analytic_noise()
+        if sigma is not None:
+            evidence = replace(evidence, error=evidence.error + 3 * sigma)
+            whole, findings = _judge(evidence)
+    verdict, why = _verdict(evidence, whole, findings)
+    return GradCheckResult(
+        verdict=verdict, difference=whole.difference, threshold=options.threshold,
+        method=first.method, step=_describe_step(options, first.method), blocks=findings,
+        reasons=tuple(why + reasons), n_coordinates=layout.size,
+        n_judged=int(evidence.judged.sum()), excluded=_excluded_totals(evidence),
+        evaluator=evaluator.name, analytic=analytic, numerical=evidence.numerical,
+        error=evidence.error)
+
+
+@dataclass(frozen=True)
+class _FirstPass:
+    """The stencil's estimates: evidence to judge, the steps, the cost's noise."""
+
+    evidence: Evidence
+    steps: np.ndarray        # per flat coordinate; inf where not evaluated
+    noise: float
+    method: str
+    reasons: tuple[str, ...]
+
+
+def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float, analytic: np.ndarray,
+                options: _Options) -> _FirstPass:
     layout = evaluator.layout
     index = _coordinates(layout, options.sample, options.seed)
     evaluated = np.zeros(layout.size, dtype=bool)
@@ -261,16 +315,13 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
     error = np.full(layout.size, np.inf)
     exclusion = np.full(layout.size, -1, dtype=np.int64)
     one_sided = np.zeros(layout.size, dtype=bool)
-    noise = 0.0
-    reasons: list[str] = []
-    method = options.method
-    if J0 is None:
-        J0 = evaluator.base(theta)
+    steps = np.full(layout.size, np.inf)
+    noise, method, reasons = 0.0, options.method, []
     if not math.isfinite(J0):
         exclusion[index] = _NONFINITE
         reasons.append(f"the cost at the given parameters is {J0}: nothing can be judged")
     else:
-        h = step_sizes(theta[index], options.epsilon)
+        h = steps[index] = step_sizes(theta[index], options.epsilon)
         costs, kinks = evaluator.stencil(theta, index, h)
         # Where kinks are known (network structure, forward's cache), a rough cost is
         # noise; where they are not, a rough coordinate is left out as non-smooth.
@@ -282,42 +333,16 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
             reasons += [note] if note else []
         numerical[index], error[index] = value, bars
         exclusion[index] = _exclusions(derivatives, kinks)
-        one_sided[index] = (exclusion[index] == _KINK) | (exclusion[index] == _ROUGH)
-        one_sided[index] &= matches_one_side(J0, costs, h, analytic[index], noise)
-
+        at_kink = (exclusion[index] == _KINK) | (exclusion[index] == _ROUGH)
+        one_sided[index] = at_kink & matches_one_side(J0, costs, h, analytic[index], noise)
     evidence = Evidence(layout, analytic, numerical, error, exclusion, evaluated,
                         options.threshold, options.noise_limit, one_sided)
+    return _FirstPass(evidence, steps, noise, method, tuple(reasons))
+
+
+def _judge(evidence: Evidence) -> tuple[Whole, dict[str, BlockFinding]]:
     whole = judge_whole(evidence)
-    findings = judge_blocks(evidence, whole)
-    if _failed(whole, findings) and math.isfinite(J0):
-        # Before calling a mismatch a bug, measure the cost's noise where a staircase
-        # cannot hide (irregular offsets), and widen the error bars if it is larger.
-        steps = np.full(layout.size, np.inf)
-        steps[index] = h
-        probed = _probe_noise(evaluator, theta, J0, evidence, steps)
-        if probed > noise:
-            error = evidence.error + 3 * (probed - noise) / steps
-            evidence = replace(evidence, error=error)
-            whole = judge_whole(evidence)
-            findings = judge_blocks(evidence, whole)
-            noise = probed
-    if options.epsilon is None and math.isfinite(J0):
-        evidence, whole, findings, notes = _refine_noisy_blocks(
-            evaluator, theta, J0, noise, evidence, whole, findings)
-        reasons += notes
-    if analytic_noise is not None and _failed(whole, findings):
-        sigma = analytic_noise()
-        if sigma is not None:
-            evidence = replace(evidence, error=evidence.error + 3 * sigma)
-            whole = judge_whole(evidence)
-            findings = judge_blocks(evidence, whole)
-    verdict, why = _verdict(evidence, whole, findings)
-    return GradCheckResult(
-        verdict=verdict, difference=whole.difference, threshold=options.threshold, method=method,
-        step=_describe_step(options, method), blocks=findings, reasons=tuple(why + reasons),
-        n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
-        excluded=_excluded_totals(evidence), evaluator=evaluator.name, analytic=analytic,
-        numerical=numerical, error=evidence.error)
+    return whole, judge_blocks(evidence, whole)
 
 
 def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: Evidence,
@@ -343,9 +368,8 @@ def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: E
 
 
 def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noise: float,
-                         evidence: Evidence, whole: Whole,
-                         findings: dict[str, BlockFinding]
-                         ) -> tuple[Evidence, Whole, dict[str, BlockFinding], list[str]]:
+                         evidence: Evidence, findings: dict[str, BlockFinding]
+                         ) -> tuple[Evidence, list[str]]:
     """Re-estimate the blocks too noisy to judge with larger steps.
 
     Rounding noise enters a central difference as ``sigma / h`` and truncation as
@@ -375,12 +399,11 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
         numerical[index[better]] = derivatives.value[better]
         error[index[better]] = derivatives.error[better]
         evidence = replace(evidence, numerical=numerical, error=error)
-        whole = judge_whole(evidence)
-        findings = judge_blocks(evidence, whole)
+        findings = _judge(evidence)[1]
         names = ", ".join(layout.names[k] for k in noisy)
         notes.append(f"{names}: too noisy at the default step; {int(better.sum())} "
                      f"coordinates re-estimated with a step {factor:g} times larger")
-    return evidence, whole, findings, notes
+    return evidence, notes
 
 
 def _coordinates(layout: ParamLayout, sample: int | None, seed: int | None) -> np.ndarray:

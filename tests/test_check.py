@@ -494,3 +494,23 @@ def test_gradients_may_use_parameter_names_and_extra_keys_are_ignored():
     cost = MLP((4, 5, 3, 1), cost="naive").cost_function(X, Y)
     assert check_gradients(cost, plain, parameters).verdict is Verdict.PASS
     assert check_gradients(cost, gradients, parameters).verdict is Verdict.PASS   # dZ1, dA1...
+
+
+def test_noisy_blocks_are_re_estimated_and_the_result_reports_the_new_values():
+    # Found by Hypothesis: W3 is tiny, so b1's derivative is ~1e-6 of the cost's scale
+    # and too noisy at the default step; a 4 times larger step resolves it.
+    net = MLP((1, 1, 1, 1), "sigmoid", "stable")
+    X, Y = np.array([[0.0]]), np.array([0])
+    parameters = {"W1": np.array([[0.0]]), "b1": np.array([[0.0]]), "W2": np.array([[0.125]]),
+                  "b2": np.array([[0.0]]), "W3": np.array([[6.103515625e-05]]),
+                  "b3": np.array([[0.0]])}
+    result = check_backprop(net.forward, net.backward, X, Y, parameters)
+    assert result.verdict is Verdict.PASS
+    assert any("re-estimated with a step 4 times larger" in r for r in result.reasons)
+    judged = ~np.isnan(result.numerical)
+    assert np.all(np.abs(result.analytic - result.numerical)[judged] <= result.error[judged])
+    b1 = net.layout.slice_of("b1")
+    g, n = result.analytic[b1], result.numerical[b1]
+    assert result.blocks["b1"].difference == pytest.approx(
+        np.linalg.norm(g - n) / (np.linalg.norm(g) + np.linalg.norm(n)), rel=1e-12)
+    assert result.blocks["b1"].resolution <= 1e-4
