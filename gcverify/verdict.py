@@ -83,7 +83,7 @@ class Whole:
 
 
 def _norm(values: np.ndarray) -> float:
-    return float(np.sqrt(np.dot(values, values))) if values.size else 0.0
+    return float(np.sqrt(np.dot(values, values)))      # 0.0 for an empty vector
 
 
 def judge_whole(evidence: Evidence) -> Whole:
@@ -130,9 +130,10 @@ def _sums(evidence: Evidence) -> _Sums:
     def per_block(weights: np.ndarray) -> np.ndarray:
         return np.bincount(blocks, weights=weights, minlength=count)
 
+    # bincount reads boolean weights as 0.0 / 1.0: counts need no cast.
     return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block((g - n) ** 2),
-                 per_block(e * e), per_block(gx * gx), per_block(judged.astype(np.float64)),
-                 per_block((judged & ~finite).astype(np.float64)))
+                 per_block(e * e), per_block(gx * gx), per_block(judged),
+                 per_block(judged & ~finite))
 
 
 def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
@@ -226,8 +227,8 @@ def _diagnose(key: str, norm_g: float, norm_n: float, norm_e: float, scale: floa
 def _format_factor(k: float) -> str:
     """Enough digits to tell ``k`` from 1: ``2.000``, ``1.001``, ``1.00001``."""
     digits = 3
-    if 0 < abs(k - 1) < 1e-2:
-        digits = max(3, math.ceil(-math.log10(abs(k - 1))) + 1)
+    if 0 < abs(k - 1) < 1e-2:                # then -log10|k - 1| > 2: at least 3 digits
+        digits = math.ceil(-math.log10(abs(k - 1))) + 1
     return f"{k:.{digits}f}"
 
 
