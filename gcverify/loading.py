@@ -26,11 +26,11 @@ def load_module(path: str | Path) -> types.ModuleType:
     The module gets a private name (``gcverify_target_<stem>_<hash>``) and is
     registered in ``sys.modules`` under it, so that pickling and dataclasses work.
 
-    >>> import tempfile, os
+    >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     file = os.path.join(folder, "net.py")
-    ...     _ = open(file, "w").write("WIDTH = 3\\n")
-    ...     (load_module(file).WIDTH, os.listdir(folder))
+    ...     file = Path(folder) / "net.py"
+    ...     _ = file.write_text("WIDTH = 3\\n")
+    ...     (load_module(file).WIDTH, [p.name for p in Path(folder).iterdir()])
     (3, ['net.py'])
     """
     file = Path(path)
