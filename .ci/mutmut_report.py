@@ -43,14 +43,15 @@ except ModuleNotFoundError:  # Python 3.10: read with `toml`, a dependency of mu
 SCHEMA_VERSION = 1
 #: The allowlist's reasons: why a mutant may survive.
 KINDS = {
-    "equivalent": "no input can tell the mutant from the original (same results; at most "
-                  "speed or memory differ)",
+    "equivalent": "no valid input can tell the mutant from the original (same results; "
+                  "at most speed, memory or a numpy warning differ)",
     "unreachable": "the mutated code cannot run, or its result cannot matter, for any "
                    "valid input",
     "test data only": "the mutated code only makes example data (parameters, batches), "
                       "and any such data is valid",
 }
-#: mutmut's status names, in the order of the report, and whether each was detected.
+#: mutmut's status names, in the order of the report. Timeouts, crashes and unexpected
+#: exit codes (suspicious) count as detected, as in mutmut's own score.
 STATUSES = ("killed", "caught by type check", "timeout", "segfault", "suspicious",
             "survived", "no tests", "skipped", "not checked", "check was interrupted by user")
 DETECTED = frozenset({"killed", "caught by type check", "timeout", "segfault", "suspicious"})
@@ -340,14 +341,15 @@ def to_markdown(result: Review, meta: Mapping[str, Any] | None = None) -> str:
         f"| caught by the type checker | {counts['caught_by_type_check']} |",
         f"| timed out | {counts['timeout']} |",
         f"| crashed (segfault, suspicious exit) | {counts['segfault'] + counts['suspicious']} |",
-        f"| **survived** (allowlisted) | **{counts['survived']}** |",
-        f"| no test ran it (allowlisted) | {counts['no_tests']} |",
+        f"| **survived** | **{counts['survived']}** |",
+        f"| no test ran it | {counts['no_tests']} |",
         f"| not run | {counts['not_checked'] + counts['skipped']} |",
         f"| total | {counts['total']} |", "",
         "Score = detected / (total − skipped) = "
         + (f"{100 * value:.1f} %" if value is not None else "n/a")
-        + "; every survivor must be on the reviewed allowlist "
-          f"({_code(meta.get('allowlist', '.ci/mutmut-allowlist.toml'))}).", "",
+        + f". Every survivor must be on the reviewed allowlist "
+          f"({_code(meta.get('allowlist', '.ci/mutmut-allowlist.toml'))}): "
+          f"{counts['allowlisted']} of {counts['escaped']} are.", "",
     ]
     details = ", ".join(template.format(meta[key]) for key, template in _RUN_FACTS
                         if key in meta)

@@ -215,7 +215,9 @@ def test_markdown_report_has_the_mutation_report_s_layout():
                         "reviewed, 1 not reviewed.**")
     assert "> **Fails.** Survivors not on the allowlist: 1." in lines
     assert "| killed by a failing test | 1 |" in lines
-    assert "| **survived** (allowlisted) | **2** |" in lines
+    assert "| **survived** | **2** |" in lines
+    assert ("Score = detected / (total − skipped) = 33.3 %. Every survivor must be on the "
+            "reviewed allowlist (`.ci/mutmut-allowlist.toml`): 1 of 2 are.") in lines
     assert "| `gcverify.verdict._format_factor` | 3 | 1 | 2 | 1 |" in lines
     assert "#### `gcverify.verdict.x__format_factor__mutmut_3` (survived)" in lines
     assert "In `gcverify.verdict._format_factor`. equivalent: the bound never binds" in lines
