@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gcverify.report._common import fenced_block, inline_code, markdown_cell
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: read with `toml`, a dependency of mutmut there
@@ -293,27 +295,9 @@ _RUN_FACTS = (("mutmut", "mutmut {}"), ("python", "Python {}"), ("numpy", "numpy
               ("cpus", "{} CPUs"), ("wall_time_s", "wall time {} s"))
 
 
-def _cell(text: str) -> str:
-    """Text that is safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _fenced(text: str, language: str = "") -> list[str]:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return [f"{fence}{language}", text, fence]
-
-
 def _mutant_block(mutant: Mutant, note: str) -> list[str]:
-    return [f"#### {_code(mutant.name)} ({mutant.status})", "", note, "",
-            *_fenced(mutant.diff, "diff"), ""]
+    return [f"#### {inline_code(mutant.name)} ({mutant.status})", "", note, "",
+            *fenced_block(mutant.diff, "diff"), ""]
 
 
 def _functions(mutants: Iterable[Mutant]) -> dict[str, Counter]:
@@ -348,7 +332,7 @@ def to_markdown(result: Review, meta: Mapping[str, Any] | None = None) -> str:
         "Score = detected / (total − skipped) = "
         + (f"{100 * value:.1f} %" if value is not None else "n/a")
         + f". Every survivor must be on the reviewed allowlist "
-          f"({_code(meta.get('allowlist', '.ci/mutmut-allowlist.toml'))}): "
+          f"({inline_code(meta.get('allowlist', '.ci/mutmut-allowlist.toml'))}): "
           f"{counts['allowlisted']} of {counts['escaped']} are.", "",
     ]
     details = ", ".join(template.format(meta[key]) for key, template in _RUN_FACTS
@@ -360,7 +344,7 @@ def to_markdown(result: Review, meta: Mapping[str, Any] | None = None) -> str:
               "|---|---:|---:|---:|---:|"]
     allowlisted = Counter(mutant.function for mutant in result.mutants if mutant.allowlisted)
     for function, row in sorted(_functions(result.mutants).items()):
-        lines.append(f"| {_code(function)} | {sum(row.values())} "
+        lines.append(f"| {inline_code(function)} | {sum(row.values())} "
                      f"| {sum(row[s] for s in DETECTED)} | {sum(row[s] for s in ESCAPED)} "
                      f"| {allowlisted[function]} |")
     lines += ["", "### Survivors not on the allowlist", ""]
@@ -368,25 +352,27 @@ def to_markdown(result: Review, meta: Mapping[str, Any] | None = None) -> str:
         lines += ["Each is a change to gcverify that no selected test notices: kill it with "
                   "a test, or review it and add it to the allowlist with its reason.", ""]
         for mutant in result.unlisted:
-            lines += _mutant_block(mutant, f"In {_code(mutant.function)}.")
+            lines += _mutant_block(mutant, f"In {inline_code(mutant.function)}.")
     else:
         lines += ["None.", ""]
     if result.stale:
         lines += ["### Allowlist entries that no longer survive", "",
                   "Remove them: a test kills the mutant now, or the code changed.", ""]
         for entry in result.stale:
-            lines += [f"- {_code(entry.function)} ({entry.kind}):", "",
-                      *_fenced(entry.change, "diff"), ""]
+            lines += [f"- {inline_code(entry.function)} ({entry.kind}):", "",
+                      *fenced_block(entry.change, "diff"), ""]
     reviewed = [mutant for mutant in result.mutants if mutant.allowlisted]
     if reviewed:
         lines += ["### Reviewed survivors", ""]
         for mutant in reviewed:
-            lines += _mutant_block(mutant, f"In {_code(mutant.function)}. {mutant.allowlisted}")
+            note = f"In {inline_code(mutant.function)}. {mutant.allowlisted}"
+            lines += _mutant_block(mutant, note)
     lines += ["<details>", f"<summary>All {counts['total']} mutants</summary>", "",
               "| mutant | function | outcome | change |", "|---|---|---|---|"]
     for mutant in result.mutants:
-        lines.append(f"| {_code(mutant.name)} | {_code(mutant.function)} | {mutant.status} "
-                     f"| {_cell(_code(mutant.change)) if mutant.change else ''} |")
+        change = markdown_cell(inline_code(mutant.change)) if mutant.change else ""
+        lines.append(f"| {inline_code(mutant.name)} | {inline_code(mutant.function)} "
+                     f"| {mutant.status} | {change} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 

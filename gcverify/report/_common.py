@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gcverify.mutation.campaign import CampaignResult, MutantResult
 
-__all__ = ["OUTCOME_LABELS", "OUTCOME_ORDER", "headline", "percent", "rate", "scientific"]
+__all__ = [
+    "OUTCOME_LABELS",
+    "OUTCOME_ORDER",
+    "fenced_block",
+    "headline",
+    "inline_code",
+    "markdown_cell",
+    "percent",
+    "rate",
+    "scientific",
+]
 
 OUTCOME_ORDER = ("survived", "timeout", "killed_by_error", "equivalent", "killed")
 OUTCOME_LABELS = {
@@ -60,3 +70,33 @@ def headline(result: CampaignResult) -> str:
     if result.interrupted:
         text += f" (interrupted: {len(result.not_run)} mutants not run)"
     return text + "."
+
+
+# --- Markdown, shared with .ci/mutmut_report.py ---------------------------------------------
+
+def markdown_cell(text: str) -> str:
+    """Text that is safe inside a Markdown table cell.
+
+    >>> markdown_cell("a|b")
+    'a\\\\|b'
+    """
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def inline_code(text: str) -> str:
+    """An inline code span that survives backticks in ``text``.
+
+    >>> inline_code("x = `y`")
+    '`` x = `y` ``'
+    """
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def fenced_block(text: str, language: str = "") -> list[str]:
+    """A fenced code block (as lines) whose fence does not occur in ``text``."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [f"{fence}{language}", text, fence]

@@ -9,31 +9,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gcverify.report._common import OUTCOME_LABELS, headline, percent, rate, scientific
+from gcverify.report._common import (
+    OUTCOME_LABELS,
+    fenced_block,
+    headline,
+    inline_code,
+    markdown_cell,
+    percent,
+    rate,
+    scientific,
+)
 
 if TYPE_CHECKING:
     from gcverify.mutation.campaign import CampaignResult, MutantResult
 
 __all__ = ["render_markdown"]
-
-
-def _cell(text: str) -> str:
-    """Text that is safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _code(text: str) -> str:
-    """An inline code span that survives backticks in ``text``."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _fenced(text: str, language: str = "") -> list[str]:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return [f"{fence}{language}", text, fence]
 
 
 def _why(result: MutantResult) -> str:
@@ -45,8 +35,8 @@ def _why(result: MutantResult) -> str:
 
 def _mutant_block(result: MutantResult) -> list[str]:
     mutant = result.mutant
-    return [f"#### {_code(mutant.id)}: {mutant.description} (line {mutant.line})", "",
-            result.evidence, "", *_fenced(mutant.diff, "diff"), ""]
+    return [f"#### {inline_code(mutant.id)}: {mutant.description} (line {mutant.line})", "",
+            result.evidence, "", *fenced_block(mutant.diff, "diff"), ""]
 
 
 def render_markdown(result: CampaignResult) -> str:
@@ -61,7 +51,8 @@ def render_markdown(result: CampaignResult) -> str:
     """
     target, counts = result.target, result.counts
     check = result.check_options
-    lines = [f"## Mutation testing of `{target.source.name}` ({_code(target.source.path)})", "",
+    where = inline_code(target.source.path)
+    lines = [f"## Mutation testing of `{target.source.name}` ({where})", "",
              f"**{headline(result)}**", ""]
     if result.interrupted:
         lines += [f"> **Interrupted.** {len(result.not_run)} mutants were not run; the "
@@ -77,8 +68,8 @@ def render_markdown(result: CampaignResult) -> str:
         f"Score = detected / (total − equivalent) = {percent(result.score)}; the gradient "
         f"check alone caught {percent(result.check_score)} of the mutants that ran without "
         "error.", "",
-        f"Each mutant of {_code(target.source.name)} (line {target.source.first_line}) was "
-        f"checked against {_code(target.forward_name)} with `check_backprop` (threshold "
+        f"Each mutant of {inline_code(target.source.name)} (line {target.source.first_line}) was "
+        f"checked against {inline_code(target.forward_name)} with `check_backprop` (threshold "
         f"{check.get('threshold')}, method {check.get('method')}) on {result.n_examples} "
         f"examples: {target.example_description}. Seed {result.seed}, gcverify "
         f"{result.tool_version}.", "",
@@ -111,9 +102,9 @@ def render_markdown(result: CampaignResult) -> str:
     for mutant_result in result.results:
         mutant = mutant_result.mutant
         lines.append(
-            f"| {_code(mutant.id)} | {mutant.line} | {_cell(mutant.description)} "
+            f"| {inline_code(mutant.id)} | {mutant.line} | {markdown_cell(mutant.description)} "
             f"| {OUTCOME_LABELS[mutant_result.outcome.value]} | {rate(mutant_result)} "
-            f"| {scientific(mutant_result.difference)} | {_cell(_why(mutant_result))} |")
+            f"| {scientific(mutant_result.difference)} | {markdown_cell(_why(mutant_result))} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
