@@ -130,8 +130,8 @@ def test_a_scaled_block_is_fail_with_block_and_factor(network, k, data):
 def notebook_difference(case) -> float:
     """The notebook's gradient_check_n on its correct backprop (epsilon 1e-7, naive cost)."""
     X, Y, parameters = case
-    cache = nb.forward_propagation_n(X, Y, parameters)[1]
     with np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
+        cache = nb.forward_propagation_n(X, Y, parameters)[1]
         return nb.gradient_check_n(parameters, nb.backward_propagation_n(X, Y, cache), X, Y)
 
 
