@@ -82,9 +82,11 @@ DEFAULT_EXAMPLES = 12
 EQUIVALENCE_RTOL = 1e-12
 EQUIVALENCE_ATOL = 1e-15
 #: The options of :func:`gcverify.check_backprop` a campaign passes on.
-CHECK_OPTIONS = ("threshold", "method", "epsilon", "seed", "sample", "noise_limit")
-_CHECK_DEFAULTS = {name: inspect.signature(check_gradients).parameters[name].default
-                   for name in CHECK_OPTIONS}
+# The checker's options (its keyword-only parameters) and their defaults.
+_CHECK_DEFAULTS = {name: parameter.default
+                   for name, parameter in inspect.signature(check_gradients).parameters.items()
+                   if parameter.kind is parameter.KEYWORD_ONLY}
+CHECK_OPTIONS = tuple(_CHECK_DEFAULTS)
 # The automatic per-mutant time limit: this many times the original's own time on all
 # examples, and never less than the floor.
 _TIME_FACTOR = 20.0
