@@ -277,8 +277,9 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
         if options.epsilon is None:
             evidence, notes = _refine_noisy_blocks(evaluator, theta, J0, noise, evidence,
                                                    findings)
-            reasons += notes
-            whole, findings = _judge(evidence)
+            if notes:                       # something was re-estimated: judge again
+                reasons += notes
+                whole, findings = _judge(evidence)
     if analytic_noise is not None and _failed(whole, findings):
         sigma = analytic_noise()
         if sigma is not None:
