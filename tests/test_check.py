@@ -246,6 +246,8 @@ def test_a_dead_unit_passes_but_is_marked_uninformative():
     result = check_backprop(net.forward, net.backward, X, Y, parameters)
     assert result.verdict is Verdict.PASS
     assert result.blocks["W1"].verdict is Verdict.PASS            # row 1 is alive
+    marked = [b for b in result.blocks.values() if not b.informative]
+    assert ("* error bars wider than noise_limit" in str(result)) == bool(marked)
     assert any("unverified at this point" in reason for reason in result.reasons) or all(
         b.informative for b in result.blocks.values())
 
