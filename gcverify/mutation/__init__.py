@@ -25,10 +25,8 @@ from gcverify.mutation.campaign import (
     run_campaign,
 )
 from gcverify.mutation.engine import (
-    FunctionSource,
     Mutant,
     combine_mutants,
-    compile_source,
     custom_mutant,
     mutate,
     mutate_function,
@@ -40,6 +38,7 @@ from gcverify.mutation.examples import (
     NotebookExamples,
 )
 from gcverify.mutation.operators import FAMILIES, OPERATORS, Operator, operator_named
+from gcverify.mutation.source import FunctionSource, compile_source
 from gcverify.mutation.targets import Target, file_target, notebook_target
 from gcverify.report import write_reports
 

@@ -21,7 +21,7 @@ from typing import Any
 from gcverify.errors import invalid_argument
 from gcverify.loading import load_function, load_module
 from gcverify.models import notebook as nb
-from gcverify.mutation.engine import FunctionSource
+from gcverify.mutation.source import FunctionSource
 from gcverify.mutation.examples import (
     CaseExamples,
     ExampleSource,
