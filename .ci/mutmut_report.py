@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gcverify.report._common import fenced_block, inline_code, markdown_cell
+from gcverify.report.wording import fenced_block, inline_code, markdown_cell
 
 try:
     import tomllib

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
         mutate_function,
         notebook_target,
         run_campaign,
-        write_reports,
     )
+    from gcverify.options import CheckOptions
     from gcverify.params import ParamLayout, gradient_key
+    from gcverify.report import write_reports
     from gcverify.result import BlockFinding, Entry, GradCheckResult, Verdict
 
 # Where each public name lives.
@@ -51,7 +52,8 @@ _EXPORTS = {
     "mutate_function": "gcverify.mutation",
     "notebook_target": "gcverify.mutation",
     "run_campaign": "gcverify.mutation",
-    "write_reports": "gcverify.mutation",
+    "write_reports": "gcverify.report",
+    "CheckOptions": "gcverify.options",
     "ParamLayout": "gcverify.params",
     "gradient_key": "gcverify.params",
     "BlockFinding": "gcverify.result",
@@ -64,6 +66,7 @@ __all__ = [
     "MLP",
     "BlockFinding",
     "CampaignResult",
+    "CheckOptions",
     "Entry",
     "GCVerifyError",
     "GradCheckResult",

@@ -21,39 +21,45 @@ from typing import Any
 
 import numpy as np
 
-from gcverify.errors import InvalidArgument, invalid_argument
+from gcverify.backward_noise import backward_rounding
+from gcverify.errors import invalid_argument
 from gcverify.evaluate import (
+    BatchedCost,
     BatchedEvaluator,
+    BatchedForward,
     Evaluator,
     ForwardEvaluator,
     LoopEvaluator,
-    cache_moves_non_smoothly,
-    cache_scale,
-    cache_vector,
 )
-from gcverify.models.mlp import MLP
 from gcverify.numdiff import (
     COMPLEX_STEP,
-    DEFAULT_STEP,
     PROBE_OFFSETS,
     Derivatives,
     central_derivatives,
+    complex_step_estimates,
     matches_one_side,
     probe_noise,
     step_sizes,
 )
+from gcverify.options import CheckOptions
 from gcverify.params import ParamLayout
-from gcverify.result import BlockFinding, GradCheckResult, Verdict
+from gcverify.result import GradCheckResult, Verdict
 from gcverify.validate import (
     callable_signature,
     validate_callable,
     validate_data,
     validate_gradients,
-    validate_option_names,
-    validate_options,
     validate_parameters,
 )
-from gcverify.verdict import EXCLUSION_REASONS, Evidence, Whole, judge_blocks, judge_whole
+from gcverify.verdict import (
+    NOT_EXCLUDED,
+    Evidence,
+    Exclusion,
+    Judgement,
+    excluded_totals,
+    judge,
+    overall_verdict,
+)
 
 __all__ = [
     "assert_backprop_correct",
@@ -62,67 +68,35 @@ __all__ = [
     "check_gradients",
 ]
 
-_EPS = float(np.finfo(np.float64).eps)
-_KINK, _ROUGH, _NONFINITE = range(len(EXCLUSION_REASONS))
-_FOURTH = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
-_NOISE_IN_FOURTH = float(np.sqrt(70.0))
 # Larger steps tried, in turn, on blocks too noisy to judge at the default step: a
 # ladder fine enough to land near the step where truncation meets noise.
 _REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
 # Coordinates (one per block, those that move the cost most) probed for noise.
 _PROBED_COORDINATES = 4
-
-
-@dataclass(frozen=True)
-class _Options:
-    threshold: float = 2e-7
-    method: str = "central"
-    epsilon: float | None = None
-    seed: int | None = None
-    sample: int | None = None
-    noise_limit: float = 1e-4
-
-
-def _options(function: str = "check_gradients", **kwargs: Any) -> _Options:
-    validate_option_names(kwargs, tuple(_Options.__dataclass_fields__), function)
-    options = _Options(**kwargs)
-    validate_options(threshold=options.threshold, method=options.method,
-                     epsilon=options.epsilon, seed=options.seed, sample=options.sample,
-                     noise_limit=options.noise_limit)
-    return options
+# Shorthands for the defaults, which CheckOptions defines.
+_O = CheckOptions
 
 
 def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Mapping[str, Any],
-                    parameters: Mapping[str, Any], *, threshold: float = 2e-7,
-                    method: str = "central", epsilon: float | None = None,
-                    seed: int | None = None, sample: int | None = None,
-                    noise_limit: float = 1e-4) -> GradCheckResult:
+                    parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
+                    method: str = _O.method, epsilon: float | None = _O.epsilon,
+                    seed: int = _O.seed, sample: int | None = _O.sample,
+                    noise_limit: float = _O.noise_limit) -> GradCheckResult:
     """Check ``gradients`` against numerical derivatives of ``cost`` at ``parameters``.
 
     Parameters
     ----------
     cost
-        ``cost(parameters) -> float``. If it also has ``coordinate_costs`` and a
-        matching ``layout`` (as :meth:`MLP.cost_function` does), all perturbations
-        are evaluated in one vectorised pass.
+        ``cost(parameters) -> float``. A :class:`~gcverify.evaluate.BatchedCost` whose
+        ``layout`` is the parameters' (as :meth:`MLP.cost_function` returns) is
+        evaluated in vectorised batches.
     gradients
         Keyed like ``parameters`` (``"W1"``) or as the notebook does (``"dW1"``);
         other keys (``"dZ1"``) are ignored.
     parameters
         Dict of float64 arrays. Never modified; the cost receives copies.
-    threshold
-        Largest acceptable difference ``|g - n| / (|g| + |n|)`` (the notebook's 2e-7).
-    method
-        ``"central"``: central differences (each with an error bar and a kink test);
-        ``"complex"``: the complex step where the cost is complex-safe (an error
-        otherwise); ``"auto"``: complex where safe, else central, saying so.
-    epsilon
-        Absolute step of the central difference (``1e-7`` is the notebook's); by
-        default ``cbrt(eps) * max(1, |theta_i|)``.
-    seed, sample
-        With ``sample=k``, check ``k`` coordinates per block chosen with ``seed``.
-    noise_limit
-        Largest relative numerical error under which a block is still judged.
+    threshold, method, epsilon, seed, sample, noise_limit
+        The options of :class:`~gcverify.options.CheckOptions`, where each is described.
 
     Examples
     --------
@@ -138,29 +112,33 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     FAIL: 1 of 6 blocks mismatched (dW2 ≈ 2.000 × numerical (scaling bug)); difference ...
     """
     validate_callable("cost", cost, callable_signature("cost"))
-    options = _options(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
-                       sample=sample, noise_limit=noise_limit)
+    options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
+                           sample=sample, noise_limit=noise_limit)
     layout, theta = validate_parameters(parameters)
     analytic = validate_gradients(gradients, layout)
     evaluator: Evaluator
-    if hasattr(cost, "coordinate_costs") and getattr(cost, "layout", None) == layout:
-        layout = cost.layout  # the same layout, with its index tables already built
-        evaluator = BatchedEvaluator(cost, layout)
+    if isinstance(cost, BatchedCost) and cost.layout == layout:
+        evaluator = BatchedEvaluator(cost, cost.layout)  # its index tables already built
     else:
         evaluator = LoopEvaluator(cost, layout)
     return _check(evaluator, theta, analytic, options)
 
 
 def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X: Any, Y: Any,
-                   parameters: Mapping[str, Any], **options: Any) -> GradCheckResult:
+                   parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
+                   method: str = _O.method, epsilon: float | None = _O.epsilon,
+                   seed: int = _O.seed, sample: int | None = _O.sample,
+                   noise_limit: float = _O.noise_limit) -> GradCheckResult:
     """Check a backward pass against numerical derivatives of its forward pass.
 
     ``forward(X, Y, parameters) -> (cost, cache)`` and ``backward(X, Y, cache) ->
-    gradients``, as in the notebook. Options are those of :func:`check_gradients`.
-    Beyond it, kinks are also looked for in the forward's cache (where two kinks can
-    cancel in the cost), and before a FAIL is reported the backward pass's own
-    rounding is estimated, so that a mismatch it explains is not called a bug.
-    When ``forward`` is :meth:`MLP.forward`, evaluation is batched.
+    gradients``, as in the notebook. The options are those of
+    :class:`~gcverify.options.CheckOptions`. Beyond :func:`check_gradients`, kinks are
+    also looked for in the forward's cache (where two kinks can cancel in the cost),
+    and before a FAIL is reported the backward pass's own rounding is estimated, so
+    that a mismatch it explains is not called a bug. When ``forward`` is a bound
+    method of a :class:`~gcverify.evaluate.BatchedForward` (:meth:`MLP.forward`),
+    evaluation is batched.
 
     Examples
     --------
@@ -173,7 +151,8 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     """
     validate_callable("forward", forward, callable_signature("forward"))
     validate_callable("backward", backward, callable_signature("backward"))
-    settings = _options("check_backprop", **options)
+    options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
+                           sample=sample, noise_limit=noise_limit)
     X, Y = validate_data("X", X), validate_data("Y", Y)
     layout, theta = validate_parameters(parameters)
 
@@ -182,27 +161,31 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout,
                                   "backward(X, Y, cache)")
     evaluator: Evaluator = watcher
-    network = getattr(forward, "__self__", None)
-    if (isinstance(network, MLP) and getattr(forward, "__func__", None) is MLP.forward
-            and network.layout == layout):
-        evaluator = BatchedEvaluator(network.cost_function(X, Y), network.layout,
-                                     function=forward, role="forward")
+    owner = getattr(forward, "__self__", None)
+    if isinstance(owner, BatchedForward):
+        batched = owner.batched_cost(forward, X, Y)
+        if batched is not None and batched.layout == layout:
+            evaluator = BatchedEvaluator(batched, batched.layout, function=forward,
+                                         role="forward")
 
     def analytic_noise() -> np.ndarray | None:
-        return _analytic_noise(forward, backward, X, Y, layout, theta, settings.seed)
+        return backward_rounding(forward, backward, X, Y, layout, theta, options.seed)
 
-    notes = []
-    result = _check(evaluator, theta, analytic, settings, J0=cost, analytic_noise=analytic_noise)
+    result = _check(evaluator, theta, analytic, options, J0=cost,
+                    analytic_noise=analytic_noise)
     if watcher.mutates_inputs:
-        notes.append("forward modifies X or Y in place; the check gave it fresh copies "
-                     "each time, so the caller's arrays are untouched")
-    return replace(result, reasons=result.reasons + tuple(notes)) if notes else result
+        note = ("forward modifies X or Y in place; the check gave it fresh copies each "
+                "time, so the caller's arrays are untouched")
+        result = replace(result, reasons=(*result.reasons, note))
+    return result
 
 
 def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
                              gradients: Mapping[str, Any], parameters: Mapping[str, Any], *,
-                             allow_inconclusive: bool = False,
-                             **options: Any) -> GradCheckResult:
+                             allow_inconclusive: bool = False, threshold: float = _O.threshold,
+                             method: str = _O.method, epsilon: float | None = _O.epsilon,
+                             seed: int = _O.seed, sample: int | None = _O.sample,
+                             noise_limit: float = _O.noise_limit) -> GradCheckResult:
     """:func:`check_gradients`, raising :class:`AssertionError` unless it passes.
 
     The message is the full report: header with threshold, method and step,
@@ -219,15 +202,19 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
     True
     """
     __tracebackhide__ = True
-    result = check_gradients(cost, gradients, parameters, **options)
+    result = check_gradients(cost, gradients, parameters, threshold=threshold, method=method,
+                             epsilon=epsilon, seed=seed, sample=sample,
+                             noise_limit=noise_limit)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 
 
 def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[..., Any], X: Any,
                             Y: Any, parameters: Mapping[str, Any], *,
-                            allow_inconclusive: bool = False,
-                            **options: Any) -> GradCheckResult:
+                            allow_inconclusive: bool = False, threshold: float = _O.threshold,
+                            method: str = _O.method, epsilon: float | None = _O.epsilon,
+                            seed: int = _O.seed, sample: int | None = _O.sample,
+                            noise_limit: float = _O.noise_limit) -> GradCheckResult:
     """:func:`check_backprop`, raising :class:`AssertionError` unless it passes.
 
     >>> from gcverify.models import notebook as nb
@@ -237,7 +224,9 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
     True
     """
     __tracebackhide__ = True
-    result = check_backprop(forward, backward, X, Y, parameters, **options)
+    result = check_backprop(forward, backward, X, Y, parameters, threshold=threshold,
+                            method=method, epsilon=epsilon, seed=seed, sample=sample,
+                            noise_limit=noise_limit)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 
@@ -249,10 +238,10 @@ def _raise_unless_passed(result: GradCheckResult, allow_inconclusive: bool) -> N
         raise AssertionError(str(result))
 
 
-# --- the check itself ---------------------------------------------------------------------
+# --- the pipeline ----------------------------------------------------------------------------
 
-def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, options: _Options, *,
-           J0: float | None = None,
+def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, options: CheckOptions,
+           *, J0: float | None = None,
            analytic_noise: Callable[[], np.ndarray | None] | None = None) -> GradCheckResult:
     """Estimate, judge, and before believing a FAIL or an unjudgeable block, look harder:
     probe the cost's noise, re-estimate noisy blocks with larger steps, and measure the
@@ -262,10 +251,10 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
         J0 = evaluator.base(theta)
     first = _first_pass(evaluator, theta, J0, analytic, options)
     evidence, reasons = first.evidence, list(first.reasons)
-    whole, findings = _judge(evidence)
+    judgement = judge(evidence)
     if math.isfinite(J0):
         noise = first.noise
-        if _failed(whole, findings):
+        if judgement.failed:
             # Before calling a mismatch a bug, measure the cost's noise where a
             # staircase cannot hide (irregular offsets), and widen the error bars.
             probed = _probe_noise(evaluator, theta, J0, evidence, first.steps)
@@ -273,26 +262,25 @@ def _check(evaluator: Evaluator, theta: np.ndarray, analytic: np.ndarray, option
                 evidence = replace(evidence, error=evidence.error
                                    + 3 * (probed - noise) / first.steps)
                 noise = probed
-                whole, findings = _judge(evidence)
+                judgement = judge(evidence)
         if options.epsilon is None:
             evidence, notes = _refine_noisy_blocks(evaluator, theta, J0, noise, evidence,
-                                                   findings)
+                                                   judgement)
             if notes:                       # something was re-estimated: judge again
                 reasons += notes
-                whole, findings = _judge(evidence)
-    if analytic_noise is not None and _failed(whole, findings):
+                judgement = judge(evidence)
+    if analytic_noise is not None and judgement.failed:
         sigma = analytic_noise()
         if sigma is not None:
             evidence = replace(evidence, error=evidence.error + 3 * sigma)
-            whole, findings = _judge(evidence)
-    verdict, why = _verdict(evidence, whole, findings)
+            judgement = judge(evidence)
+    verdict, why = overall_verdict(evidence, judgement)
     return GradCheckResult(
-        verdict=verdict, difference=whole.difference, threshold=options.threshold,
-        method=first.method, step=_describe_step(options, first.method), blocks=findings,
-        reasons=tuple(why + reasons), n_coordinates=layout.size,
-        n_judged=int(evidence.judged.sum()), excluded=_excluded_totals(evidence),
-        evaluator=evaluator.name, analytic=analytic, numerical=evidence.numerical,
-        error=evidence.error)
+        verdict=verdict, difference=judgement.whole.difference, options=options,
+        method=first.method, blocks=judgement.findings, reasons=tuple(why + reasons),
+        n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
+        excluded=excluded_totals(evidence), evaluator=evaluator.name, analytic=analytic,
+        numerical=evidence.numerical, error=evidence.error)
 
 
 @dataclass(frozen=True)
@@ -307,19 +295,19 @@ class _FirstPass:
 
 
 def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float, analytic: np.ndarray,
-                options: _Options) -> _FirstPass:
+                options: CheckOptions) -> _FirstPass:
     layout = evaluator.layout
     index = _coordinates(layout, options.sample, options.seed)
     evaluated = np.zeros(layout.size, dtype=bool)
     evaluated[index] = True
     numerical = np.full(layout.size, np.nan)
     error = np.full(layout.size, np.inf)
-    exclusion = np.full(layout.size, -1, dtype=np.int64)
+    exclusion = np.full(layout.size, NOT_EXCLUDED, dtype=np.int64)
     one_sided = np.zeros(layout.size, dtype=bool)
     steps = np.full(layout.size, np.inf)
     noise, method, reasons = 0.0, options.method, []
     if not math.isfinite(J0):
-        exclusion[index] = _NONFINITE
+        exclusion[index] = Exclusion.NONFINITE
         reasons.append(f"the cost at the given parameters is {J0}: nothing can be judged")
     else:
         h = steps[index] = step_sizes(theta[index], options.epsilon)
@@ -334,16 +322,11 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float, analytic: np
             reasons += [note] if note else []
         numerical[index], error[index] = value, bars
         exclusion[index] = _exclusions(derivatives, kinks)
-        at_kink = (exclusion[index] == _KINK) | (exclusion[index] == _ROUGH)
+        at_kink = (exclusion[index] == Exclusion.KINK) | (exclusion[index] == Exclusion.ROUGH)
         one_sided[index] = at_kink & matches_one_side(J0, costs, h, analytic[index], noise)
     evidence = Evidence(layout, analytic, numerical, error, exclusion, evaluated,
                         options.threshold, options.noise_limit, one_sided)
     return _FirstPass(evidence, steps, noise, method, tuple(reasons))
-
-
-def _judge(evidence: Evidence) -> tuple[Whole, dict[str, BlockFinding]]:
-    whole = judge_whole(evidence)
-    return whole, judge_blocks(evidence, whole)
 
 
 def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: Evidence,
@@ -369,7 +352,7 @@ def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: E
 
 
 def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noise: float,
-                         evidence: Evidence, findings: dict[str, BlockFinding]
+                         evidence: Evidence, judgement: Judgement
                          ) -> tuple[Evidence, list[str]]:
     """Re-estimate the blocks too noisy to judge with larger steps.
 
@@ -380,7 +363,7 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
     The cost's noise, measured over all coordinates by the first pass, stays the floor:
     it is a property of the cost at ``theta``, not of the step.
     """
-    layout, notes = evidence.layout, []
+    layout, notes, findings = evidence.layout, [], judgement.findings
     for factor in _REFINEMENT_STEPS:
         noisy = [k for k, block in enumerate(findings.values())
                  if block.verdict is Verdict.INCONCLUSIVE
@@ -400,7 +383,7 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
         numerical[index[better]] = derivatives.value[better]
         error[index[better]] = derivatives.error[better]
         evidence = replace(evidence, numerical=numerical, error=error)
-        findings = _judge(evidence)[1]
+        findings = judge(evidence).findings
         names = ", ".join(layout.names[k] for k in noisy)
         notes.append(f"{names}: too noisy at the default step; {int(better.sum())} "
                      f"coordinates re-estimated with a step {factor:g} times larger")
@@ -418,149 +401,38 @@ def _coordinates(layout: ParamLayout, sample: int | None, seed: int | None) -> n
 
 
 def _exclusions(derivatives: Derivatives, kinks: np.ndarray | None) -> np.ndarray:
-    codes = np.full(derivatives.value.shape, -1, dtype=np.int64)
+    codes = np.full(derivatives.value.shape, NOT_EXCLUDED, dtype=np.int64)
     if kinks is None:
-        codes[derivatives.rough] = _ROUGH
+        codes[derivatives.rough] = Exclusion.ROUGH
     else:
-        codes[kinks] = _KINK
-    codes[~derivatives.finite] = _NONFINITE
+        codes[kinks] = Exclusion.KINK
+    codes[~derivatives.finite] = Exclusion.NONFINITE
     return codes
 
 
 def _complex_step(evaluator: Evaluator, theta: np.ndarray, index: np.ndarray,
                   derivatives: Derivatives, method: str
                   ) -> tuple[np.ndarray, np.ndarray, str, str | None]:
-    """Complex-step derivatives where the cost is complex-safe; else what to do instead."""
-    problem, values = None, None
+    """Complex-step derivatives where the cost is complex-safe; else what ``method``
+    says to do: raise (``"complex"``) or fall back to central (``"auto"``)."""
+    problem, merged = None, None
     try:
-        values = evaluator.complex_step(theta, index, COMPLEX_STEP)
+        merged = complex_step_estimates(evaluator.complex_step(theta, index, COMPLEX_STEP),
+                                        derivatives)
     except Exception as error:  # the user's cost may fail in any way on complex input
         problem = f"{type(error).__name__}: {error}"
-    if values is not None:
-        smooth = derivatives.finite & ~derivatives.rough
-        agree = np.abs(values - derivatives.value) <= derivatives.error + 1e-9 * np.abs(values)
-        moving = smooth & (np.abs(derivatives.value) > derivatives.error)
-        if moving.any() and not agree[moving].any():
-            problem = ("its imaginary part does not follow the derivative (it drops it, or "
-                       "uses abs, comparisons or real-only functions)")
-    if problem is not None:
+    if merged is not None and not merged.follows:
+        problem = ("its imaginary part does not follow the derivative (it drops it, or "
+                   "uses abs, comparisons or real-only functions)")
+    if problem is not None or merged is None:
         if method == "complex":
             raise invalid_argument(evaluator.role, evaluator.function,
                                    f"is not complex-safe ({problem})",
                                    "use method='central', or method='auto' to fall back")
         return (derivatives.value, derivatives.error, "central",
                 f"complex step unavailable, central differences used: {problem}")
-    assert values is not None
-    bars = 64 * _EPS * (np.abs(values) + np.sqrt(np.mean(values**2)))
-    use = agree | ~(derivatives.finite & ~derivatives.rough)
     note = None
-    if not use.all():
+    if merged.disagreeing:
         note = (f"the complex step disagreed with the central difference on "
-                f"{int((~use).sum())} coordinates; the central difference was used there")
-    return np.where(use, values, derivatives.value), np.where(use, bars, derivatives.error), \
-        "complex", note
-
-
-def _failed(whole: Whole, findings: Mapping[str, BlockFinding]) -> bool:
-    return whole.fails or any(b.verdict is Verdict.FAIL for b in findings.values())
-
-
-def _verdict(evidence: Evidence, whole: Whole, findings: Mapping[str, BlockFinding]
-             ) -> tuple[Verdict, list[str]]:
-    """The overall verdict and the sentences that explain it, most important first."""
-    difference, whole_fails, resolution = whole.difference, whole.fails, whole.resolution
-    failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
-    undecided = [b for b in findings.values() if b.verdict is Verdict.INCONCLUSIVE]
-    nonfinite = int(np.sum(evidence.evaluated & (evidence.exclusion == _NONFINITE)))
-    notes = _notes(evidence, findings, difference, resolution,
-                   failing=bool(failed) or whole_fails)
-    if failed:
-        why = (f"{len(failed)} of {len(findings)} blocks mismatch: "
-               + "; ".join(b.diagnosis for b in failed))
-        return Verdict.FAIL, [why, *notes]
-    if whole_fails:
-        why = (f"the whole gradient's difference {difference:.4g} exceeds "
-               f"{evidence.threshold:g} beyond the numerical error, though no single block does")
-        return Verdict.FAIL, [why, *notes]
-    if nonfinite:
-        why = (f"the cost is not finite at the perturbed points of {nonfinite} coordinates: "
-               "a NaN or inf is never a pass")
-        return Verdict.INCONCLUSIVE, [why, *notes]
-    if undecided:
-        return Verdict.INCONCLUSIVE, [*(b.diagnosis for b in undecided), *notes]
-    if not evidence.judged.any():
-        return Verdict.INCONCLUSIVE, ["no coordinate could be judged", *notes]
-    if not any(b.informative for b in findings.values()):
-        why = ("the gradient is zero within the error bars in every block (a stationary "
-               "point): a mismatch could not show here; check at other parameters")
-        return Verdict.INCONCLUSIVE, [why, *notes]
-    return Verdict.PASS, notes
-
-
-def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], difference: float,
-           resolution: float, *, failing: bool) -> list[str]:
-    notes = []
-    totals = _excluded_totals(evidence)
-    if totals:
-        counts = ", ".join(f"{reason} {count}" for reason, count in totals.items())
-        notes.append(f"{sum(totals.values())} coordinates excluded ({counts}): their "
-                     "finite differences are not derivatives")
-    if not failing and math.isfinite(difference) and difference > evidence.threshold:
-        notes.append(f"the difference {difference:.3g} exceeds {evidence.threshold:g} but is "
-                     f"within the estimated numerical error ({resolution:.2g} relative)")
-    quiet = [b.gradient_key for b in findings.values()
-             if b.verdict is Verdict.PASS and not b.informative]
-    if quiet:
-        notes.append(f"zero within the error bars here, so unverified at this point: "
-                     f"{', '.join(quiet)}")
-    return notes
-
-
-def _excluded_totals(evidence: Evidence) -> dict[str, int]:
-    codes = evidence.exclusion[evidence.evaluated & (evidence.exclusion >= 0)]
-    counts = np.bincount(codes, minlength=len(EXCLUSION_REASONS))
-    return {reason: int(c) for reason, c in zip(EXCLUSION_REASONS, counts) if c}
-
-
-def _describe_step(options: _Options, method: str) -> str:
-    central = (f"{options.epsilon:g}" if options.epsilon is not None
-               else f"{DEFAULT_STEP:.3g} × max(1, |θ|)")
-    if method == "complex":
-        return f"{COMPLEX_STEP:g}i (central {central} for kinks and error bars)"
-    return central
-
-
-# --- the backward pass's own rounding ---------------------------------------------------------
-
-def _analytic_noise(forward: Callable[..., Any], backward: Callable[..., Any], X: np.ndarray,
-                    Y: np.ndarray, layout: ParamLayout, theta: np.ndarray,
-                    seed: int | None) -> np.ndarray | None:
-    """Rounding noise of each analytic derivative, or None if it cannot be estimated.
-
-    The backward pass is run at five points along a random direction; a smooth
-    gradient has a negligible fourth difference there, so what remains is rounding
-    (for example ``A3 - Y`` when the output saturates). The direction must not cross
-    a kink (watched in the forward's cache); smaller steps are tried if it does.
-    """
-    rng = np.random.default_rng(seed)
-    for relative in (1e-5, 1e-7, 1e-9):
-        direction = rng.standard_normal(theta.size) * np.maximum(1.0, np.abs(theta)) * relative
-        gradients, caches = [], []
-        try:
-            for t in (-2.0, -1.0, 0.0, 1.0, 2.0):
-                _, cache = forward(X.copy(), Y.copy(), layout.unflatten(theta + t * direction))
-                caches.append(cache_vector(cache))
-                gradients.append(layout.flatten_gradients(backward(X.copy(), Y.copy(), cache)))
-        except (InvalidArgument, ArithmeticError, ValueError, TypeError):
-            return None
-        if cache_moves_non_smoothly(caches, cache_scale(cache)):
-            continue
-        with np.errstate(invalid="ignore", over="ignore"):
-            fourth = np.abs(_FOURTH @ np.stack(gradients)) / _NOISE_IN_FOURTH
-        if not np.all(np.isfinite(fourth)):
-            return None
-        # One fourth difference per coordinate is a noisy estimate: take at least the
-        # root mean square of its block.
-        block_rms = np.sqrt(np.add.reduceat(fourth**2, layout.offsets[:-1]) / layout.sizes)
-        return np.maximum(fourth, block_rms[layout.block_ids])
-    return None
+                f"{merged.disagreeing} coordinates; the central difference was used there")
+    return merged.value, merged.error, "complex", note

@@ -1,10 +1,11 @@
 """How the checker evaluates a cost at perturbed parameters.
 
-Three evaluators share one small interface, ``base(theta)`` and
-``stencil(theta, index, h)``:
+Three evaluators share one interface (:class:`Evaluator`: ``base(theta)``,
+``stencil(theta, index, h)``, ``costs_at``, ``complex_step``):
 
-* :class:`BatchedEvaluator` for costs that evaluate many perturbations at once (the
-  reference network's :class:`~gcverify.models.NetworkCost`);
+* :class:`BatchedEvaluator` for a :class:`BatchedCost`, which evaluates many
+  perturbations in one vectorised pass (the reference network's cost is one; so is
+  any user cost that offers the same methods);
 * :class:`LoopEvaluator` for any ``cost(parameters) -> float``, one call per point;
 * :class:`ForwardEvaluator` for a forward pass in the notebook's convention; it also
   watches the forward's cache, where kinks show even when they cancel in the cost.
@@ -15,18 +16,21 @@ inputs in place can neither corrupt the check nor reach the caller's arrays.
 
 from __future__ import annotations
 
+import abc
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from gcverify.errors import invalid_argument
-from gcverify.numdiff import STENCIL
+from gcverify.numdiff import EPS, STENCIL, fourth_differences
 from gcverify.params import ParamLayout
 
 __all__ = [
+    "BatchedCost",
     "BatchedEvaluator",
+    "BatchedForward",
     "Evaluator",
     "ForwardEvaluator",
     "LoopEvaluator",
@@ -36,76 +40,111 @@ __all__ = [
     "cache_vector",
 ]
 
-_EPS = np.finfo(np.float64).eps
-# Fourth-difference weights of the points theta + (-2, -1, 0, 1, 2) h.
-_FOURTH = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 # A cached value "moves non-smoothly" when its fourth difference exceeds what rounding
 # of the five values can produce (sum of |weights| = 16, with a factor 4 of margin).
-_CACHE_ROUNDING = 64 * _EPS
+_CACHE_ROUNDING = 64 * EPS
 
 
-class Evaluator(Protocol):
-    """What the checker needs from a cost."""
+@runtime_checkable
+class BatchedCost(Protocol):
+    """A cost that evaluates many perturbations of its parameters in one vectorised pass.
+
+    :func:`gcverify.check_gradients` evaluates such a cost in batches (the
+    ``"batched"`` evaluator) when its ``layout`` is the parameters' layout.
+    :meth:`gcverify.MLP.cost_function` returns one; any object with these members is one.
+
+    ``coordinate_costs(theta, index, offsets)`` returns ``(costs, kinks)``: ``costs[r,
+    s] = J(theta + offsets[r, s] * e_index[r])`` (the shape of ``offsets``) and, per
+    row, whether the cost has a kink between ``theta`` and those points (None when the
+    cost cannot tell).
+
+    >>> from gcverify import MLP
+    >>> isinstance(MLP((2, 1)).cost_function(*MLP((2, 1)).make_batch(3)), BatchedCost)
+    True
+    """
 
     layout: ParamLayout
-    name: str          # "batched" or "loop", shown in reports
-    role: str          # "cost" or "forward": the user's function, named in messages
-    function: Any      # that function
+
+    def __call__(self, parameters: Mapping[str, np.ndarray]) -> float:
+        """The cost at a dict of parameter arrays."""
+
+    def at_vector(self, theta: np.ndarray) -> float:
+        """The cost at a flat parameter vector in ``layout``'s order."""
+
+    def coordinate_costs(self, theta: np.ndarray, index: np.ndarray, offsets: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Costs at coordinate perturbations, and per-row kink flags (or None)."""
+
+
+@runtime_checkable
+class BatchedForward(Protocol):
+    """The owner of a bound ``forward`` method that has a :class:`BatchedCost` twin.
+
+    :func:`gcverify.check_backprop` asks ``forward.__self__.batched_cost(forward, X,
+    Y)``; a :class:`BatchedCost` computing exactly ``forward(X, Y, p)[0]`` makes the
+    check batched, None keeps it a loop.
+
+    >>> from gcverify import MLP
+    >>> net = MLP((2, 1))
+    >>> isinstance(net, BatchedForward), net.batched_cost(print, None, None)
+    (True, None)
+    """
+
+    def batched_cost(self, forward: Callable[..., Any], X: np.ndarray,
+                     Y: np.ndarray) -> BatchedCost | None:
+        """The batched twin of ``forward`` on ``X, Y``, or None."""
+
+
+def as_cost_value(value: Any, who: str) -> float:
+    """One real number from what a cost returned, or an :class:`InvalidArgument` naming
+    ``who``.
+
+    >>> as_cost_value(np.array([[0.5]]), "cost(parameters)")
+    0.5
+    """
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "biuf":
+        raise invalid_argument(who, value, "is not one real number",
+                               "return the cost as a float, e.g. float(np.sum(losses)) / m")
+    return float(array.reshape(()))
+
+
+def _as_complex_cost(value: Any, who: str) -> complex:
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "biufc":
+        raise invalid_argument(who, value, "is not one number",
+                               "return the cost as a number, e.g. np.sum(losses) / m")
+    return complex(array.reshape(()))
+
+
+class Evaluator(abc.ABC):
+    """What the checker needs from a cost: values at perturbed parameters.
+
+    ``name`` ("batched" or "loop") is shown in reports; ``role`` ("cost" or
+    "forward") and ``function`` name the user's function in messages; ``cost_name``
+    is how a returned cost is named when it is not a number.
+    """
+
+    name = "loop"
+    role = "cost"
+    cost_name = "cost(parameters)"
+
+    def __init__(self, layout: ParamLayout, function: Any) -> None:
+        self.layout = layout
+        self.function = function
+
+    @abc.abstractmethod
+    def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
+        """Call the user's code at a flat vector: ``(cost, cache or None)``, unchecked."""
 
     def base(self, theta: np.ndarray) -> float:
         """The cost at ``theta``."""
+        return as_cost_value(self.evaluate(theta)[0], self.cost_name)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Costs at ``theta + STENCIL[s] * h[r] * e_index[r]``, shape ``(n, 4)``, and
         per-coordinate kink flags (None when the evaluator cannot see kinks)."""
-
-    def costs_at(self, theta: np.ndarray, index: np.ndarray,
-                 offsets: np.ndarray) -> np.ndarray:
-        """Costs at ``theta + offsets[r, s] * e_index[r]``, shape of ``offsets``."""
-
-    def complex_step(self, theta: np.ndarray, index: np.ndarray,
-                     h: float) -> np.ndarray:
-        """``Im J(theta + i h e_index[r]) / h`` for each ``r``."""
-
-
-def as_cost_value(value: Any, who: str, *, complex_ok: bool = False) -> complex | float:
-    """One number from what a cost returned, or an :class:`InvalidArgument` naming ``who``."""
-    array = np.asarray(value)
-    kinds = "biufc" if complex_ok else "biuf"
-    if array.size != 1 or array.dtype.kind not in kinds:
-        raise invalid_argument(who, value, "is not one real number",
-                               "return the cost as a float, e.g. float(np.sum(losses)) / m")
-    return complex(array.reshape(())) if complex_ok else float(array.reshape(()))
-
-
-class LoopEvaluator:
-    """``cost(parameters)`` called once per point, with minimal overhead.
-
-    ``role`` names the user's function in messages (``"cost"`` or ``"forward"``) and
-    ``function`` is that function.
-    """
-
-    role = "cost"
-    cost_name = "cost(parameters)"
-
-    def __init__(self, cost: Callable[[dict[str, np.ndarray]], Any],
-                 layout: ParamLayout) -> None:
-        self.cost = cost
-        self.function: Any = cost
-        self.layout = layout
-        self.name = "loop"
-
-    def __call__(self, vector: np.ndarray) -> tuple[Any, Any]:
-        """Evaluate at a flat vector; returns ``(cost, cache or None)``."""
-        # A fresh vector per call: the user's code gets arrays nobody else holds.
-        return self.cost(self.layout.unflatten(vector.copy())), None
-
-    def base(self, theta: np.ndarray) -> float:
-        return as_cost_value(self(theta)[0], self.cost_name)
-
-    def stencil(self, theta: np.ndarray, index: np.ndarray,
-                h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return self.costs_at(theta, index, h[:, None] * STENCIL), None
 
     def costs_at(self, theta: np.ndarray, index: np.ndarray,
@@ -116,43 +155,62 @@ class LoopEvaluator:
         for r, (i, row) in enumerate(zip(index.tolist(), offsets.tolist())):
             for s, offset in enumerate(row):
                 work[i] = theta[i] + offset
-                costs[r, s] = as_cost_value(self(work)[0], self.cost_name)
+                costs[r, s] = as_cost_value(self.evaluate(work)[0], self.cost_name)
             work[i] = theta[i]
         return costs
 
     def complex_step(self, theta: np.ndarray, index: np.ndarray, h: float) -> np.ndarray:
+        """``Im J(theta + i h e_index[r]) / h`` for each ``r``."""
         work = theta.astype(np.complex128)
         out = np.empty(len(index))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
             for r, i in enumerate(index.tolist()):
                 work[i] = theta[i] + 1j * h
-                value = as_cost_value(self(work)[0], "cost(parameters)", complex_ok=True)
-                out[r] = value.imag / h
+                out[r] = _as_complex_cost(self.evaluate(work)[0], self.cost_name).imag / h
                 work[i] = theta[i]
         return out
 
 
-class BatchedEvaluator(LoopEvaluator):
-    """A cost with ``coordinate_costs``: all perturbed points in one vectorised call."""
+class LoopEvaluator(Evaluator):
+    """``cost(parameters)`` called once per point, with minimal overhead."""
 
-    def __init__(self, cost: Any, layout: ParamLayout, *, function: Any = None,
+    def __init__(self, cost: Callable[[dict[str, np.ndarray]], Any],
+                 layout: ParamLayout) -> None:
+        super().__init__(layout, cost)
+        self.cost = cost
+
+    def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
+        # A fresh vector per call: the user's code gets arrays nobody else holds.
+        return self.cost(self.layout.unflatten(vector.copy())), None
+
+
+class BatchedEvaluator(Evaluator):
+    """A :class:`BatchedCost`: all perturbed points in one vectorised call.
+
+    ``function`` and ``role`` name the user's function in messages, when the cost
+    stands in for a forward pass.
+    """
+
+    name = "batched"
+
+    def __init__(self, cost: BatchedCost, layout: ParamLayout, *, function: Any = None,
                  role: str = "cost") -> None:
-        super().__init__(cost, layout)
-        self.name = "batched"
+        super().__init__(layout, function if function is not None else cost)
+        self.cost = cost
         self.role = role
-        self.function = function if function is not None else cost
+
+    def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
+        return self.cost(self.layout.unflatten(vector.copy())), None
 
     def base(self, theta: np.ndarray) -> float:
-        at_vector = getattr(self.cost, "at_vector", None)
-        if at_vector is None:
-            return super().base(theta)
-        return as_cost_value(at_vector(theta), "cost(parameters)")
+        return as_cost_value(self.cost.at_vector(theta.copy()), self.cost_name)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         costs, kinks = self.cost.coordinate_costs(theta, index, h[:, None] * STENCIL)
-        return np.asarray(costs, dtype=np.float64), np.asarray(kinks, dtype=bool)
+        return (np.asarray(costs, dtype=np.float64),
+                None if kinks is None else np.asarray(kinks, dtype=bool))
 
     def costs_at(self, theta: np.ndarray, index: np.ndarray,
                  offsets: np.ndarray) -> np.ndarray:
@@ -160,7 +218,7 @@ class BatchedEvaluator(LoopEvaluator):
                           dtype=np.float64)
 
 
-class ForwardEvaluator(LoopEvaluator):
+class ForwardEvaluator(Evaluator):
     """``forward(X, Y, parameters) -> (cost, cache)``, watching the cache for kinks.
 
     A coordinate is flagged when some numeric value in the cache has a fourth
@@ -174,18 +232,18 @@ class ForwardEvaluator(LoopEvaluator):
 
     def __init__(self, forward: Callable[..., Any], X: np.ndarray, Y: np.ndarray,
                  layout: ParamLayout) -> None:
-        super().__init__(forward, layout)
+        super().__init__(layout, forward)
+        self.forward = forward
         self.X, self.Y = X, Y
-        self.name = "loop"
         self._base_cache: np.ndarray | None = None
         self._cache_scale: np.ndarray | None = None
         self.mutates_inputs = False
 
-    def __call__(self, vector: np.ndarray) -> tuple[Any, Any]:
+    def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
         return self._call(self.X.copy(), self.Y.copy(), vector)
 
     def _call(self, X: np.ndarray, Y: np.ndarray, vector: np.ndarray) -> tuple[Any, Any]:
-        out = self.cost(X, Y, self.layout.unflatten(vector.copy()))
+        out = self.forward(X, Y, self.layout.unflatten(vector.copy()))
         if not (isinstance(out, tuple) and len(out) == 2):
             raise invalid_argument("forward(X, Y, parameters)", out,
                                    "is not a (cost, cache) pair",
@@ -201,7 +259,7 @@ class ForwardEvaluator(LoopEvaluator):
         X, Y = self.X.copy(), self.Y.copy()
         cost, cache = self._call(X, Y, theta)
         self.mutates_inputs = not (np.array_equal(X, self.X) and np.array_equal(Y, self.Y))
-        value = as_cost_value(cost, "forward(X, Y, parameters)[0]")
+        value = as_cost_value(cost, self.cost_name)
         self._base_cache = cache_vector(cache)
         self._cache_scale = cache_scale(cache)
         return value, cache
@@ -213,6 +271,8 @@ class ForwardEvaluator(LoopEvaluator):
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if self._base_cache is None:
             self.base_with_cache(theta)
+        base_cache = self._base_cache
+        assert base_cache is not None
         costs = np.empty((len(index), len(STENCIL)))
         kinks = np.zeros(len(index), dtype=bool)
         work = theta.copy()
@@ -220,18 +280,13 @@ class ForwardEvaluator(LoopEvaluator):
             caches = []
             for s, multiple in enumerate(STENCIL.tolist()):
                 work[i] = theta[i] + multiple * step
-                cost, cache = self(work)
-                costs[r, s] = as_cost_value(cost, "forward(X, Y, parameters)[0]")
+                cost, cache = self.evaluate(work)
+                costs[r, s] = as_cost_value(cost, self.cost_name)
                 caches.append(cache_vector(cache))
             work[i] = theta[i]
-            caches.insert(2, self._base_cache)
+            caches.insert(2, base_cache)
             kinks[r] = cache_moves_non_smoothly(caches, self._cache_scale)
         return costs, kinks
-
-    def complex_step(self, theta: np.ndarray, index: np.ndarray, h: float) -> np.ndarray:
-        def cost_only(parameters: Mapping[str, np.ndarray]) -> Any:
-            return self.cost(self.X.copy(), self.Y.copy(), parameters)[0]
-        return LoopEvaluator(cost_only, self.layout).complex_step(theta, index, h)
 
 
 def cache_vector(cache: Any) -> np.ndarray:
@@ -265,7 +320,7 @@ def cache_moves_non_smoothly(points: list[np.ndarray], scale: np.ndarray | None 
     magnitude = np.abs(stacked).max(axis=0)
     bound = _CACHE_ROUNDING * (magnitude if scale is None else np.maximum(scale, magnitude))
     with np.errstate(invalid="ignore"):
-        return bool(np.any(np.abs(_FOURTH @ stacked) > bound))
+        return bool(np.any(np.abs(fourth_differences(stacked)) > bound))
 
 
 def _numeric_leaves(obj: Any) -> list[Any]:

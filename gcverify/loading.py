@@ -35,14 +35,14 @@ def load_module(path: str | Path) -> types.ModuleType:
     """
     file = Path(path)
     if not file.is_file():
-        raise invalid_argument("FILE", str(path), "does not exist or is not a file",
+        raise invalid_argument("path", str(path), "does not exist or is not a file",
                                "pass the path of the .py file that defines your functions")
     digest = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
     stem = "".join(c if c.isalnum() else "_" for c in file.stem)
     name = f"gcverify_target_{stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
-        raise invalid_argument("FILE", str(path), "cannot be imported as a Python module",
+        raise invalid_argument("path", str(path), "cannot be imported as a Python module",
                                "pass a .py file")
     module = importlib.util.module_from_spec(spec)
     writes_bytecode = sys.dont_write_bytecode
@@ -52,7 +52,7 @@ def load_module(path: str | Path) -> types.ModuleType:
         spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[name]
-        raise invalid_argument("FILE", str(path), f"raised {type(error).__name__}: {error} "
+        raise invalid_argument("path", str(path), f"raised {type(error).__name__}: {error} "
                                "when imported", "fix the file so that it imports") from None
     finally:
         sys.dont_write_bytecode = writes_bytecode

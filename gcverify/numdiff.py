@@ -34,28 +34,38 @@ import numpy as np
 __all__ = [
     "COMPLEX_STEP",
     "DEFAULT_STEP",
+    "EPS",
+    "FOURTH_DIFFERENCE",
+    "NOISE_IN_FOURTH",
     "PROBE_OFFSETS",
     "STENCIL",
+    "ComplexStep",
     "Derivatives",
     "central_derivatives",
+    "complex_step_estimates",
+    "fourth_differences",
     "matches_one_side",
     "probe_noise",
+    "rounding_noise",
     "step_sizes",
 ]
 
-_EPS = float(np.finfo(np.float64).eps)
+#: float64's machine epsilon.
+EPS = float(np.finfo(np.float64).eps)
 #: Multiples of the step at which each coordinate is evaluated (besides 0).
 STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])
 #: Default relative step: cbrt(machine epsilon), which balances the truncation error
 #: (~h^2) and the rounding error (~eps/h) of a central difference.
-DEFAULT_STEP = float(np.cbrt(_EPS))
+DEFAULT_STEP = float(np.cbrt(EPS))
 #: Step of the complex-step method: no cancellation, so it can be tiny.
 COMPLEX_STEP = 1e-20
 #: Irregular multiples of the step for :func:`probe_noise`: no two ratios are simple
 #: fractions, so rounding that drifts linearly on equally spaced points cannot hide.
 PROBE_OFFSETS = np.array([-1.93, -1.31, -0.62, -0.27, 0.37, 0.83, 1.41, 1.87])
-# sqrt(70): the standard deviation of a fourth difference of unit-variance noise.
-_NOISE_IN_FOURTH = float(np.sqrt(70.0))
+#: Weights of the fourth difference over the points ``theta + (-2, -1, 0, 1, 2) h``.
+FOURTH_DIFFERENCE = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
+#: sqrt(70): the standard deviation of a fourth difference of unit-variance noise.
+NOISE_IN_FOURTH = float(np.sqrt(70.0))
 # A fourth difference this many noise sigmas above the typical one is not noise.
 _ROUGH_SIGMAS = 20.0
 
@@ -116,22 +126,22 @@ def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
         d1 = (Jp1 - Jm1) / (2 * h)
         d2 = (Jp2 - Jm2) / (4 * h)
         fourth = np.abs(Jm2 - 4 * Jm1 + 6 * J0 - 4 * Jp1 + Jp2)
-        floor = _EPS * abs(J0) if np.isfinite(J0) else 0.0
+        floor = EPS * abs(J0) if np.isfinite(J0) else 0.0
         if noisy is None:
             typical = _typical_noise(fourth[finite], floor)
-            rough = finite & (fourth > _ROUGH_SIGMAS * _NOISE_IN_FOURTH * typical)
+            rough = finite & (fourth > _ROUGH_SIGMAS * NOISE_IN_FOURTH * typical)
             pool = finite & ~rough
         else:  # kinks are known: no need to tell them from noise by the cost alone
             typical = floor
             rough = np.zeros(finite.shape, dtype=bool)
             pool = finite & noisy
         pooled = float(np.sqrt(np.mean(fourth[pool] ** 2))) if pool.any() else 0.0
-        sigma = np.maximum(np.where(finite, fourth, 0.0), pooled) / _NOISE_IN_FOURTH
+        sigma = np.maximum(np.where(finite, fourth, 0.0), pooled) / NOISE_IN_FOURTH
         sigma = np.maximum(sigma, max(typical, noise_floor))
         # Below eps * max(1, |J|) no derivative is resolved, analytic or numerical.
-        error = np.abs(d1 - d2) + 3 * sigma / h + _EPS * max(1.0, abs(J0))
+        error = np.abs(d1 - d2) + 3 * sigma / h + EPS * max(1.0, abs(J0))
     return Derivatives(d1, np.where(finite, error, np.inf), rough, finite, fourth,
-                       max(pooled / _NOISE_IN_FOURTH, typical, noise_floor))
+                       max(pooled / NOISE_IN_FOURTH, typical, noise_floor))
 
 
 def matches_one_side(J0: float, costs: np.ndarray, h: np.ndarray, analytic: np.ndarray,
@@ -156,7 +166,7 @@ def matches_one_side(J0: float, costs: np.ndarray, h: np.ndarray, analytic: np.n
     with np.errstate(invalid="ignore", over="ignore"):
         right = (-3 * J0 + 4 * Jp1 - Jp2) / (2 * h)
         left = (3 * J0 - 4 * Jm1 + Jm2) / (2 * h)
-        rounding = 8 * noise / h + _EPS * max(1.0, abs(J0))
+        rounding = 8 * noise / h + EPS * max(1.0, abs(J0))
         right_bar = np.abs(right - (Jp1 - J0) / h) + rounding
         left_bar = np.abs(left - (J0 - Jm1) / h) + rounding
         return (np.abs(analytic - right) <= right_bar) | (np.abs(analytic - left) <= left_bar)
@@ -194,4 +204,74 @@ def _typical_noise(fourth: np.ndarray, floor: float) -> float:
     if moving.size == 0:
         return floor
     # For Gaussian noise the median of |fourth| is 0.674 sqrt(70) sigma.
-    return max(float(np.median(moving)) / (0.674 * _NOISE_IN_FOURTH), floor)
+    return max(float(np.median(moving)) / (0.674 * NOISE_IN_FOURTH), floor)
+
+
+def fourth_differences(values: np.ndarray) -> np.ndarray:
+    """Fourth differences along the first axis of values at 5 equally spaced points.
+
+    For a smooth function they are of order ``h^4``: what remains is rounding (about
+    :data:`NOISE_IN_FOURTH` times its sigma) or a kink between the points.
+
+    >>> fourth_differences(np.array([4.0, 1.0, 0.0, 1.0, 4.0]))      # t^2: exactly 0
+    array(0.)
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.tensordot(FOURTH_DIFFERENCE, values, axes=(0, 0))
+
+
+def rounding_noise(values: np.ndarray) -> np.ndarray:
+    """Rounding sigma of each column of values at 5 equally spaced points (rows), from
+    its fourth difference: ``|D4| / sqrt(70)``, NaN-free (inf where not finite).
+
+    >>> rng = np.random.default_rng(0)
+    >>> smooth = np.linspace(-2, 2, 5)[:, None] * np.ones((5, 2000))
+    >>> sigma = rounding_noise(smooth + 1e-9 * rng.standard_normal((5, 2000)))
+    >>> 0.5e-9 < float(np.sqrt(np.mean(sigma**2))) < 2e-9
+    True
+    """
+    fourth = np.abs(fourth_differences(values)) / NOISE_IN_FOURTH
+    return np.where(np.isnan(fourth), np.inf, fourth)
+
+
+@dataclass(frozen=True)
+class ComplexStep:
+    """Complex-step derivatives merged with central ones.
+
+    ``value`` and ``error``: the complex step where it agrees with the central
+    difference (or where the central one is unusable), else the central estimate.
+    ``disagreeing``: how many coordinates kept the central estimate. ``follows``: False
+    when the imaginary part does not follow the derivative at all (the cost is not
+    complex-safe: it drops the imaginary part, or uses abs, comparisons or real-only
+    functions).
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    disagreeing: int
+    follows: bool
+
+
+def complex_step_estimates(values: np.ndarray, central: Derivatives) -> ComplexStep:
+    """Merge complex-step derivatives ``Im J(theta + i h e) / h`` with ``central``.
+
+    The complex step has no subtractive cancellation: its error bar is a few units in
+    the last place of the derivatives. It is trusted where it agrees with the central
+    difference within that one's error bar; if it agrees nowhere that the central
+    difference clearly moves, the cost is not complex-safe.
+
+    >>> t = np.array([0.3])
+    >>> costs = np.array([[np.sin(0.3 + s * 1e-3) for s in STENCIL]])
+    >>> central = central_derivatives(np.sin(0.3), costs, np.array([1e-3]))
+    >>> merged = complex_step_estimates(np.array([np.cos(0.3)]), central)
+    >>> merged.follows, bool(merged.error[0] < 1e-13)
+    (True, True)
+    """
+    smooth = central.finite & ~central.rough
+    agree = np.abs(values - central.value) <= central.error + 1e-9 * np.abs(values)
+    moving = smooth & (np.abs(central.value) > central.error)
+    follows = not (moving.any() and not agree[moving].any())
+    bars = 64 * EPS * (np.abs(values) + np.sqrt(np.mean(values**2)))
+    use = agree | ~smooth
+    return ComplexStep(np.where(use, values, central.value), np.where(use, bars, central.error),
+                       int((~use).sum()), follows)

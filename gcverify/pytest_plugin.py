@@ -6,19 +6,25 @@ Registered through the ``pytest11`` entry point, so installing gcverify is enoug
         gradcheck(forward, backward, X, Y, parameters)
 
 The fixture raises an :class:`AssertionError` carrying the full report unless the check
-passes. Options (``pytest --help`` lists them): ``--gcverify-threshold``,
-``--gcverify-method``, ``--gcverify-epsilon``, ``--gcverify-allow-inconclusive``. A test
-can override them with ``@pytest.mark.gradcheck(threshold=1e-6)``.
+passes. Its options are generated from :class:`~gcverify.options.CheckOptions` (``pytest
+--help`` lists them: ``--gcverify-threshold``, ``--gcverify-method``,
+``--gcverify-epsilon``, ``--gcverify-seed``, ``--gcverify-sample``,
+``--gcverify-noise-limit``) plus ``--gcverify-allow-inconclusive``. A test overrides any
+of them with ``@pytest.mark.gradcheck(threshold=1e-6, noise_limit=1e-3)``.
 
-The module imports nothing heavy at load: gcverify's checker is imported when the
-fixture is first used.
+The module imports nothing heavy at load: gcverify's checker (and numpy) are imported
+when the fixture is first used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from gcverify.errors import InvalidArgument
+from gcverify.options import CheckOptions, option_fields
 
 if TYPE_CHECKING:
     from gcverify.result import GradCheckResult
@@ -26,48 +32,69 @@ if TYPE_CHECKING:
 __all__ = ["GradCheck"]
 
 _MARKER = "gradcheck"
-_MARKER_OPTIONS = ("threshold", "method", "epsilon", "allow_inconclusive")
-_METHODS = ("central", "complex", "auto")
+_ALLOW = "allow_inconclusive"
+
+
+def _marker_options() -> tuple[str, ...]:
+    return (*(spec.name for spec in option_fields()), _ALLOW)
+
+
+def _flag(name: str) -> str:
+    return "--gcverify-" + name.replace("_", "-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gcverify", "gradient checking with gcverify (gradcheck fixture)")
-    group.addoption("--gcverify-threshold", type=float, default=2e-7, metavar="T",
-                    help="largest acceptable difference |g - n| / (|g| + |n|) "
-                         "(default: %(default)s, the notebook's)")
-    group.addoption("--gcverify-method", choices=_METHODS, default="central",
-                    help="numerical derivative: central, complex or auto (default: %(default)s)")
-    group.addoption("--gcverify-epsilon", type=float, default=None, metavar="H",
-                    help="absolute central-difference step (default: cbrt(eps) * max(1, |θ|))")
-    group.addoption("--gcverify-allow-inconclusive", action="store_true", default=False,
+    for spec in option_fields():
+        group.addoption(_flag(spec.name), type=spec.parse, choices=spec.choices,
+                        default=spec.default, metavar=None if spec.choices else spec.metavar,
+                        dest=f"gcverify_{spec.name}",
+                        help=f"{spec.help} (default: %(default)s)")
+    group.addoption(_flag(_ALLOW), action="store_true", default=False, dest=f"gcverify_{_ALLOW}",
                     help="let an INCONCLUSIVE check pass (default: it fails the test)")
 
 
+_SESSION_OPTIONS = pytest.StashKey[CheckOptions]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    defaults = ", ".join(f"{spec.name}={spec.default!r}" for spec in option_fields())
     config.addinivalue_line(
-        "markers",
-        f"{_MARKER}(threshold=2e-7, method='central', epsilon=None, allow_inconclusive=False):"
-        " options of the gradcheck fixture for this test")
+        "markers", f"{_MARKER}({defaults}, {_ALLOW}=False): options of the gradcheck fixture "
+                   "for this test")
+    # The --gcverify-* values are checked once, before any test runs.
+    values = {spec.name: config.getoption(f"gcverify_{spec.name}") for spec in option_fields()}
+    try:
+        config.stash[_SESSION_OPTIONS] = CheckOptions(**values)
+    except InvalidArgument as error:
+        flags = {spec.name: _flag(spec.name) for spec in option_fields()}
+        raise pytest.UsageError(str(error.renamed(flags))) from None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Reject a malformed ``gradcheck`` marker before any test runs."""
     for item in items:
         for marker in item.iter_markers(_MARKER):
-            if marker.args:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: @pytest.mark.{_MARKER}{marker.args!r} takes keyword "
-                    f"arguments only; write e.g. @pytest.mark.{_MARKER}(threshold=1e-6)")
-            unknown = sorted(set(marker.kwargs) - set(_MARKER_OPTIONS))
-            if unknown:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: @pytest.mark.{_MARKER}({unknown[0]}=...) is not an "
-                    f"option; use {', '.join(_MARKER_OPTIONS)}")
-            if marker.kwargs.get("method", "central") not in _METHODS:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: @pytest.mark.{_MARKER}(method="
-                    f"{marker.kwargs['method']!r}) is not a method; use one of "
-                    f"{', '.join(_METHODS)}")
+            _validate_marker(item.nodeid, marker.args, marker.kwargs)
+
+
+def _validate_marker(nodeid: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    if args:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.{_MARKER}{args!r} takes keyword arguments only; write "
+            f"e.g. @pytest.mark.{_MARKER}(threshold=1e-6)")
+    unknown = sorted(set(kwargs) - set(_marker_options()))
+    if unknown:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.{_MARKER}({unknown[0]}=...) is not an option; use "
+            f"{', '.join(_marker_options())}")
+    try:
+        CheckOptions(**{name: value for name, value in kwargs.items() if name != _ALLOW})
+    except InvalidArgument as error:
+        raise pytest.UsageError(f"{nodeid}: @pytest.mark.{_MARKER}: {error}") from None
+    if not isinstance(kwargs.get(_ALLOW, False), bool):
+        raise pytest.UsageError(f"{nodeid}: @pytest.mark.{_MARKER}({_ALLOW}="
+                                f"{kwargs[_ALLOW]!r}) is not a bool; pass True or False")
 
 
 class GradCheck:
@@ -76,42 +103,47 @@ class GradCheck:
     ``gradcheck(forward, backward, X, Y, parameters)`` checks a forward/backward pair
     in the notebook's convention; ``gradcheck.gradients(cost, gradients, parameters)``
     checks given gradients of a cost. Both return the
-    :class:`~gcverify.result.GradCheckResult` when it passes; keyword arguments
-    override the session's options for one call.
+    :class:`~gcverify.result.GradCheckResult` when it passes; keyword arguments (any
+    :class:`~gcverify.options.CheckOptions` field, or ``allow_inconclusive``) override
+    the test's options for one call.
+
+    >>> GradCheck(CheckOptions(threshold=1e-6))
+    GradCheck(CheckOptions(threshold=1e-06, ...), allow_inconclusive=False)
     """
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: CheckOptions, allow_inconclusive: bool = False) -> None:
         self.options = options
+        self.allow_inconclusive = allow_inconclusive
 
     def __repr__(self) -> str:
-        return f"GradCheck({self.options!r})"
+        return f"GradCheck({self.options!r}, allow_inconclusive={self.allow_inconclusive})"
+
+    def _settings(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        allow = overrides.pop(_ALLOW, self.allow_inconclusive)
+        return {**self.options.replace(**overrides).as_dict(), _ALLOW: allow}
 
     def __call__(self, forward: Any, backward: Any, X: Any, Y: Any, parameters: Any,
                  **overrides: Any) -> GradCheckResult:
         __tracebackhide__ = True
         from gcverify.check import assert_backprop_correct
         return assert_backprop_correct(forward, backward, X, Y, parameters,
-                                       **{**self.options, **overrides})
+                                       **self._settings(overrides))
 
     def gradients(self, cost: Any, gradients: Any, parameters: Any,
                   **overrides: Any) -> GradCheckResult:
         __tracebackhide__ = True
         from gcverify.check import assert_gradients_correct
         return assert_gradients_correct(cost, gradients, parameters,
-                                        **{**self.options, **overrides})
+                                        **self._settings(overrides))
 
 
 @pytest.fixture
 def gradcheck(request: pytest.FixtureRequest) -> GradCheck:
     """Assert that a backprop passes gcverify's gradient check (see :class:`GradCheck`)."""
-    config = request.config
-    options: dict[str, Any] = {
-        "threshold": config.getoption("--gcverify-threshold"),
-        "method": config.getoption("--gcverify-method"),
-        "epsilon": config.getoption("--gcverify-epsilon"),
-        "allow_inconclusive": config.getoption("--gcverify-allow-inconclusive"),
-    }
+    options = request.config.stash[_SESSION_OPTIONS]
+    allow = bool(request.config.getoption(f"gcverify_{_ALLOW}"))
     marker = request.node.get_closest_marker(_MARKER)
-    if marker is not None:
-        options.update(marker.kwargs)
-    return GradCheck(options)
+    if marker is not None:   # validated at collection
+        options = options.replace(**{k: v for k, v in marker.kwargs.items() if k != _ALLOW})
+        allow = marker.kwargs.get(_ALLOW, allow)
+    return GradCheck(options, allow)

@@ -1,7 +1,7 @@
 """Replay the "Gradient Checking" notebook and collect its numbers and verdicts.
 
 >>> replay = replay_notebook()
->>> [row.verdict for row in replay.rows]
+>>> [str(row.verdict) for row in replay.rows]
 ['PASS', 'FAIL', 'PASS']
 >>> replay.reproduced
 True
@@ -17,7 +17,7 @@ import numpy as np
 
 from gcverify.check import check_backprop, check_gradients
 from gcverify.models import notebook as nb
-from gcverify.result import GradCheckResult
+from gcverify.result import GradCheckResult, Verdict
 
 __all__ = ["NOTEBOOK_DIFFERENCES", "NotebookReplay", "ReplayRow", "replay_notebook"]
 
@@ -31,14 +31,14 @@ class ReplayRow:
 
     label: str
     difference: float
-    verdict: str        # the notebook's rule: "FAIL" if difference > threshold
-    expected: str       # what the notebook's author intended the verdict to be
-    robust: str = ""    # gcverify's checker on the same case: PASS / FAIL / INCONCLUSIVE
-    robust_summary: str = ""
+    verdict: Verdict      # the notebook's rule: FAIL if difference > threshold
+    expected: Verdict     # what the notebook's author intended the verdict to be
+    robust: Verdict       # gcverify's checker on the same case
+    robust_summary: str
 
     @property
     def as_expected(self) -> bool:
-        return self.verdict == self.expected
+        return self.verdict is self.expected
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,18 @@ class NotebookReplay:
     @property
     def reproduced(self) -> bool:
         """The notebook's verdicts are as its author intended, and gcverify agrees."""
-        return all(row.as_expected and row.robust == row.expected for row in self.rows)
+        return all(row.as_expected and row.robust is row.expected for row in self.rows)
 
 
-def _row(label: str, difference: float, threshold: float, expected: str,
+def _row(label: str, difference: float, threshold: float, expected: Verdict,
          robust: GradCheckResult) -> ReplayRow:
     return ReplayRow(label, difference, _notebook_verdict(difference, threshold), expected,
-                     robust.verdict.name, robust.summary())
+                     robust.verdict, robust.summary())
 
 
-def _notebook_verdict(difference: float, threshold: float) -> str:
+def _notebook_verdict(difference: float, threshold: float) -> Verdict:
     # The notebook's own rule, flaw included (a NaN difference is not > threshold).
-    return "FAIL" if difference > threshold else "PASS"
+    return Verdict.FAIL if difference > threshold else Verdict.PASS
 
 
 def replay_notebook(threshold: float = 2e-7, epsilon: float = 1e-7) -> NotebookReplay:
@@ -91,8 +91,9 @@ def replay_notebook(threshold: float = 2e-7, epsilon: float = 1e-7) -> NotebookR
                                   X, Y, parameters, threshold=threshold),
     }
     rows = (
-        _row("1-D  J = theta * x at x=3, theta=4", one_d, threshold, "PASS", robust["1-D"]),
-        _row("N-D  backward_propagation_n_buggy", buggy, threshold, "FAIL", robust["buggy"]),
-        _row("N-D  backward_propagation_n", correct, threshold, "PASS", robust["correct"]),
+        _row("1-D  J = theta * x at x=3, theta=4", one_d, threshold, Verdict.PASS, robust["1-D"]),
+        _row("N-D  backward_propagation_n_buggy", buggy, threshold, Verdict.FAIL, robust["buggy"]),
+        _row("N-D  backward_propagation_n", correct, threshold, Verdict.PASS,
+             robust["correct"]),
     )
     return NotebookReplay(rows, threshold, epsilon)

@@ -10,9 +10,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+
+from gcverify.numdiff import COMPLEX_STEP, DEFAULT_STEP
+from gcverify.options import CheckOptions
 
 __all__ = ["BlockFinding", "Entry", "GradCheckResult", "Verdict"]
 
@@ -32,7 +35,8 @@ class Verdict(enum.Enum):
         return self.name
 
 
-class Entry(NamedTuple):
+@dataclass(frozen=True)
+class Entry:
     """One coordinate: its index inside its block, both derivatives, the error bar.
 
     >>> Entry((0, 1), analytic=2.0, numerical=1.0, error=1e-9).index
@@ -45,7 +49,8 @@ class Entry(NamedTuple):
     error: float
 
 
-class BlockFinding(NamedTuple):
+@dataclass(frozen=True)
+class BlockFinding:
     """What the check found for one parameter block (``"W2"``).
 
     ``difference`` is the notebook's formula over the block's judged coordinates;
@@ -62,8 +67,10 @@ class BlockFinding(NamedTuple):
     >>> X, Y, p = nb.gradient_check_n_test_case()
     >>> block = check_backprop(nb.forward_propagation_n, nb.backward_propagation_n_buggy,
     ...                        X, Y, p).blocks["W2"]
-    >>> block.verdict, round(block.scale, 3), block.diagnosis
-    (<Verdict.FAIL: 'fail'>, 2.0, 'dW2 ≈ 2.000 × numerical (scaling bug)')
+    >>> block
+    BlockFinding('W2', FAIL, difference=0.333333, scale=2)
+    >>> block.diagnosis
+    'dW2 ≈ 2.000 × numerical (scaling bug)'
     """
 
     name: str
@@ -78,6 +85,11 @@ class BlockFinding(NamedTuple):
     worst: tuple[Entry, ...]
     diagnosis: str
     informative: bool = True
+
+    def __repr__(self) -> str:
+        scale = "None" if self.scale is None else f"{self.scale:.4g}"
+        return (f"BlockFinding({self.name!r}, {self.verdict}, difference="
+                f"{_number(self.difference)}, scale={scale})")
 
 
 @dataclass(frozen=True)
@@ -102,9 +114,8 @@ class GradCheckResult:
 
     verdict: Verdict
     difference: float
-    threshold: float
+    options: CheckOptions
     method: str
-    step: str
     blocks: Mapping[str, BlockFinding]
     reasons: tuple[str, ...]
     n_coordinates: int
@@ -123,6 +134,16 @@ class GradCheckResult:
             array.flags.writeable = False
             object.__setattr__(self, name, array)
 
+    def __repr__(self) -> str:
+        mismatched = [block.name for block in self.mismatched]
+        return (f"GradCheckResult({self.verdict}, difference={_number(self.difference)}, "
+                f"blocks={len(self.blocks)}, mismatched={mismatched})")
+
+    @property
+    def threshold(self) -> float:
+        """The threshold the check applied (``options.threshold``)."""
+        return self.options.threshold
+
     @property
     def passed(self) -> bool:
         return self.verdict is Verdict.PASS
@@ -135,19 +156,24 @@ class GradCheckResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready): everything but the flat vectors.
 
+        Non-finite numbers (a NaN difference, an infinite resolution) are None (JSON
+        null), as in every JSON document gcverify writes; the text report shows them.
+        ``options`` are the options checked with; ``method`` is the method used (with
+        ``method="auto"``, "complex" or "central").
+
         >>> from gcverify import MLP, check_backprop
         >>> net = MLP((2, 1))
         >>> X, Y = net.make_batch(3)
-        >>> check_backprop(net.forward, net.backward, X, Y, net.init_parameters()
-        ...                ).to_dict()["verdict"]
-        'pass'
+        >>> data = check_backprop(net.forward, net.backward, X, Y, net.init_parameters()
+        ...                       ).to_dict()
+        >>> data["verdict"], data["options"]["threshold"]
+        ('pass', 2e-07)
         """
         return {
             "verdict": self.verdict.value,
             "difference": _json_number(self.difference),
-            "threshold": self.threshold,
             "method": self.method,
-            "step": self.step,
+            "options": self.options.as_dict(),
             "evaluator": self.evaluator,
             "n_coordinates": self.n_coordinates,
             "n_judged": self.n_judged,
@@ -191,7 +217,8 @@ class GradCheckResult:
         excluded = sum(self.excluded.values())
         lines = [
             f"Gradient check: {self.verdict}",
-            f"  threshold {self.threshold:g} | method {self.method} | step {self.step} | "
+            f"  threshold {self.threshold:g} | method {self.method} | step "
+            f"{_describe_step(self.options.epsilon, self.method)} | "
             f"{self.evaluator} evaluation",
             f"  {self.n_coordinates} coordinates, {self.n_judged} judged, {excluded} excluded"
             + (f" ({_counts(self.excluded)})" if excluded else ""),
@@ -213,14 +240,21 @@ class GradCheckResult:
         return lines
 
 
-def _json_number(value: float | None) -> float | str | None:
-    """JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
-    if value is None or math.isfinite(value):
-        return value
-    return str(value)
+def _json_number(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: those become None (null)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
 
 
-def _number(value: float) -> str:
+def _describe_step(epsilon: float | None, method: str) -> str:
+    central = f"{epsilon:g}" if epsilon is not None else f"{DEFAULT_STEP:.3g} × max(1, |θ|)"
+    if method == "complex":
+        return f"{COMPLEX_STEP:g}i (central {central} for kinks and error bars)"
+    return central
+
+
+def _number(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return str(value)
     return f"{value:.6g}" if value >= 1e-3 or value == 0 else f"{value:.4e}"
@@ -247,7 +281,7 @@ def _block_table_header() -> str:
 
 def _block_table_row(block: BlockFinding) -> str:
     scale = "-" if block.scale is None else f"{block.scale:.4g}"
-    verdict = block.verdict.value + ("" if block.informative else "*")
+    verdict = str(block.verdict) + ("" if block.informative else "*")
     return (f"  {block.name:<8} {verdict:<13} {_number(block.difference):>12} {scale:>9} "
             f"{f'{block.judged}/{block.size}':>9} {_number(block.resolution):>11}  "
             f"{_counts(block.excluded) or '-'}")

@@ -13,19 +13,13 @@ the strategy is built, and a ``repr`` that shows only what you changed.
 The domain
 ----------
 The property "the correct backprop never fails the check" is claimed where float64
-can resolve the gradient: parameters in ``[-max_magnitude, max_magnitude]``
-(default 2), inputs in ``[-max_input, max_input]`` (default 4), and the output logits
-bounded, ``|Z_L| <= max_logit`` (default :data:`MAX_LOGIT` = 15; :func:`cases`
-rescales the output layer to get there). Why a bound on the logits, measured: when the
-sigmoid saturates, ``1 - A`` keeps only ``-log10(eps * e^|z|)`` digits, so the naive
-cost (the notebook's ``-log(1 - A)``) becomes a staircase and the backward pass's
-``A - Y`` loses its relative precision (about ``eps * e^|z|``: 7e-10 at 15, 1e-6 at
-23, everything beyond 36.7 where ``A`` rounds to exactly 1). Over 3,000 random
-networks the checker never failed a correct backprop with ``|z| <= 30`` and passed
-99.3 % or more of them with ``|z| <= 15`` (the rest INCONCLUSIVE); beyond 30 the naive
-cost can lose every digit of a term, and no finite difference can see it.
-Inside the domain Hypothesis stays free to produce its favourite hard cases: exact
-zeros, repeated values, a single example, width 1. ``generic=True`` draws instead
+can resolve the gradient: the :class:`~gcverify.sampling.Domain` (parameters in
+``[-max_magnitude, max_magnitude]``, default 2; inputs in ``[-max_input, max_input]``,
+default 4; output logits ``|Z_L| <= max_logit``, default :data:`MAX_LOGIT` = 15,
+reached by rescaling the output layer). :mod:`gcverify.sampling` says why the logits
+are bounded, with the figures measured. Inside the domain Hypothesis stays free to
+produce its favourite hard cases: exact zeros, repeated values, a single example,
+width 1. ``generic=True`` draws instead
 from a seeded continuous distribution (no ties, no exact zeros, hence no exact
 kinks): the setting for properties about bugs, which need a gradient to see.
 
@@ -39,10 +33,11 @@ kinks): the setting for properties about bugs, which need a gradient to see.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-import math
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from hypothesis import strategies as st
@@ -51,26 +46,34 @@ from hypothesis.extra import numpy as hnp
 
 from gcverify.errors import InvalidArgument, invalid_argument
 from gcverify.models.mlp import COST_FORMS, HIDDEN_ACTIVATIONS, MLP
+from gcverify.sampling import (
+    MAX_INPUT,
+    MAX_LOGIT,
+    MAX_MAGNITUDE,
+    Domain,
+    bound_logits,
+    generic_array,
+    integer,
+    ordered,
+    sample_case,
+)
 
 __all__ = [
     "MAX_INPUT",
     "MAX_LOGIT",
     "MAX_MAGNITUDE",
+    "Architectures",
     "Network",
     "architectures",
     "batches",
     "cases",
     "networks",
     "parameters",
-    "sample_case",
 ]
 
-#: Default bound on the output logits |Z_L| (see the module's docstring).
-MAX_LOGIT = 15.0
-#: Default bound on every parameter.
-MAX_MAGNITUDE = 2.0
-#: Default bound on every input.
-MAX_INPUT = 4.0
+_D = Domain
+#: ``(X, Y, parameters)``.
+Case = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
 
 
 class Network(NamedTuple):
@@ -88,71 +91,109 @@ class Network(NamedTuple):
         return self.forward.__self__  # type: ignore[attr-defined]
 
 
-# --- validation, in Hypothesis's style --------------------------------------------------
+def _choices(name: str, value: Any, known: Sequence[str]) -> tuple[str, ...]:
+    chosen = (value,) if isinstance(value, str) else tuple(value)
+    if not chosen:
+        raise invalid_argument(name, value, "is empty", f"pass some of {', '.join(known)}")
+    for item in chosen:
+        if item not in known:
+            raise invalid_argument(name, value, f"contains {item!r}",
+                                   f"pass some of {', '.join(known)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Architectures:
+    """The space :func:`architectures` draws from; the defaults are written here once.
+
+    >>> Architectures(max_depth=2).max_width
+    16
+    """
+
+    min_depth: int = 1
+    max_depth: int = 5
+    min_width: int = 1
+    max_width: int = 16
+    output_width: int = 1
+    activations: str | Sequence[str] = HIDDEN_ACTIVATIONS
+    costs: str | Sequence[str] = COST_FORMS
+    mixed: bool = True
+
+    def __post_init__(self) -> None:
+        ordered("min_depth", self.min_depth, "max_depth", self.max_depth, 1)
+        ordered("min_width", self.min_width, "max_width", self.max_width, 1)
+        integer("output_width", self.output_width, 1)
+        _choices("activations", self.activations, HIDDEN_ACTIVATIONS)
+        _choices("costs", self.costs, COST_FORMS)
+        if not isinstance(self.mixed, bool):
+            raise invalid_argument("mixed", self.mixed, "is not a bool",
+                                   "pass mixed=True or mixed=False")
+
+
+_A = Architectures
+
+
+# --- validation and reprs, in Hypothesis's style -----------------------------------------
 
 class _StrategyArgument(InvalidArgument, HypothesisInvalidArgument):
     """Bad strategy argument: catchable as gcverify's or as Hypothesis's InvalidArgument."""
 
 
-def _invalid(name: str, value: Any, problem: str, fix: str) -> _StrategyArgument:
-    return _StrategyArgument(str(invalid_argument(name, value, problem, fix)))
+_Spec = TypeVar("_Spec", Architectures, Domain)
 
 
-def _integer(name: str, value: Any, lowest: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
-        raise _invalid(name, value, f"is not an integer >= {lowest}",
-                       f"pass e.g. {name}={max(lowest, 1)}")
+def _validated(spec: type[_Spec], values: Mapping[str, Any]) -> _Spec:
+    """``spec(**values)``, its errors raised as :class:`_StrategyArgument`."""
+    names = {f.name for f in dataclasses.fields(spec)}
+    try:
+        return spec(**{name: value for name, value in values.items() if name in names})
+    except InvalidArgument as error:
+        raise _StrategyArgument(str(error)) from None
 
 
-def _ordered(low_name: str, low: Any, high_name: str, high: Any, lowest: int) -> None:
-    _integer(low_name, low, lowest)
-    _integer(high_name, high, lowest)
-    if low > high:
-        raise _invalid(high_name, high, f"is below {low_name}={low}",
-                       f"pass {high_name} >= {low_name}")
+def _changed(*specs: Architectures | Domain, **extra: Any) -> dict[str, Any]:
+    """The fields that differ from their defaults (for a short repr), in order."""
+    changed = {}
+    for spec in specs:
+        for f in dataclasses.fields(spec):
+            value = getattr(spec, f.name)
+            if not (type(value) is type(f.default) and value == f.default):
+                changed[f.name] = value
+    return {**changed, **{name: value for name, value in extra.items() if value}}
 
 
-def _positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value) or value <= 0:
-        raise _invalid(name, value, "is not a positive finite number",
-                       f"pass e.g. {name}=2.0")
+def _network_argument(net: Any) -> MLP:
+    if not isinstance(net, MLP):
+        raise _StrategyArgument(str(invalid_argument("net", net, "is not an MLP",
+                                                     "pass e.g. MLP((4, 5, 3, 1))")))
+    return net
 
 
-def _choices(name: str, value: Any, known: Sequence[str]) -> tuple[str, ...]:
-    chosen = (value,) if isinstance(value, str) else tuple(value)
-    if not chosen:
-        raise _invalid(name, value, "is empty", f"pass some of {', '.join(known)}")
-    for item in chosen:
-        if item not in known:
-            raise _invalid(name, value, f"contains {item!r}",
-                           f"pass some of {', '.join(known)}")
-    return chosen
-
-
-def _given(function: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
-    """The arguments that differ from ``function``'s defaults (for a short repr)."""
-    defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
-    return {name: value for name, value in values.items()
-            if name in defaults and not _same(value, defaults[name])}
-
-
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b
-
-
-def _named(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+def _named(function: Callable[..., Any], name: str, *specs: type,
+           generic: bool = True) -> Callable[..., Any]:
+    """``st.composite(function)`` named ``name``, with the signature the drawn strategy's
+    repr follows: ``function``'s positional parameters, then each field of ``specs``
+    (keyword-only, with its default), then ``generic``."""
     function.__name__ = function.__qualname__ = name
+    own = [p for p in inspect.signature(function).parameters.values()
+           if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    keyword = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+               for spec in specs for f in dataclasses.fields(spec)]
+    if generic:
+        keyword.append(inspect.Parameter("generic", inspect.Parameter.KEYWORD_ONLY,
+                                         default=False))
+    function.__signature__ = inspect.Signature(own + keyword)  # type: ignore[attr-defined]
     return st.composite(function)
 
 
 # --- architectures ---------------------------------------------------------------------------
 
-def architectures(*, min_depth: int = 1, max_depth: int = 5, min_width: int = 1,
-                  max_width: int = 16, output_width: int = 1,
-                  activations: str | Sequence[str] = HIDDEN_ACTIVATIONS,
-                  costs: str | Sequence[str] = COST_FORMS,
-                  mixed: bool = True) -> st.SearchStrategy[MLP]:
+def architectures(*, min_depth: int = _A.min_depth, max_depth: int = _A.max_depth,
+                  min_width: int = _A.min_width, max_width: int = _A.max_width,
+                  output_width: int = _A.output_width,
+                  activations: str | Sequence[str] = _A.activations,
+                  costs: str | Sequence[str] = _A.costs,
+                  mixed: bool = _A.mixed) -> st.SearchStrategy[MLP]:
     """Reference networks with ``min_depth`` to ``max_depth`` weight layers.
 
     Input and hidden widths are drawn from ``[min_width, max_width]``; the output has
@@ -165,53 +206,40 @@ def architectures(*, min_depth: int = 1, max_depth: int = 5, min_width: int = 1,
     >>> architectures(activations="relu", costs="naive").example().activation
     'relu'
     """
-    _ordered("min_depth", min_depth, "max_depth", max_depth, 1)
-    _ordered("min_width", min_width, "max_width", max_width, 1)
-    _integer("output_width", output_width, 1)
-    chosen_activations = _choices("activations", activations, HIDDEN_ACTIVATIONS)
-    chosen_costs = _choices("costs", costs, COST_FORMS)
-    if not isinstance(mixed, bool):
-        raise _invalid("mixed", mixed, "is not a bool", "pass mixed=True or mixed=False")
-    return _architectures(**_given(architectures, locals()))
+    return _architectures(**_changed(_validated(Architectures, locals())))
 
 
-def _draw_architecture(draw: Any, *, min_depth: int = 1, max_depth: int = 5,
-                       min_width: int = 1, max_width: int = 16, output_width: int = 1,
-                       activations: str | Sequence[str] = HIDDEN_ACTIVATIONS,
-                       costs: str | Sequence[str] = COST_FORMS, mixed: bool = True) -> MLP:
-    depth = draw(st.integers(min_depth, max_depth))
-    widths = draw(st.lists(st.integers(min_width, max_width), min_size=depth, max_size=depth))
-    names = _choices("activations", activations, HIDDEN_ACTIVATIONS)
-    if mixed:
+def _draw_architecture(draw: Any, **changed: Any) -> MLP:
+    space = Architectures(**changed)
+    depth = draw(st.integers(space.min_depth, space.max_depth))
+    widths = draw(st.lists(st.integers(space.min_width, space.max_width), min_size=depth,
+                           max_size=depth))
+    names = _choices("activations", space.activations, HIDDEN_ACTIVATIONS)
+    if space.mixed:
         hidden = tuple(draw(st.sampled_from(names)) for _ in range(depth - 1))
     else:
         hidden = (draw(st.sampled_from(names)),) * (depth - 1)
-    cost = draw(st.sampled_from(_choices("costs", costs, COST_FORMS)))
+    cost = draw(st.sampled_from(_choices("costs", space.costs, COST_FORMS)))
     activation = hidden[0] if hidden and len(set(hidden)) == 1 else (hidden or "relu")
-    return MLP((*widths, output_width), activation, cost)
+    return MLP((*widths, space.output_width), activation, cost)
 
 
-_architectures = _named(_draw_architecture, "architectures")
+_architectures = _named(_draw_architecture, "architectures", Architectures, generic=False)
 
 
 # --- parameters and batches --------------------------------------------------------------------
-
-def _generic_array(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
-    """Continuous values in ``[-bound, bound]``: a normal distribution clipped at 3 sigma."""
-    return np.clip(rng.standard_normal(shape), -3, 3) * (bound / 3)
-
 
 def _values(shape: tuple[int, ...], bound: float, generic: bool) -> st.SearchStrategy:
     """Arrays of ``shape`` in ``[-bound, bound]``: Hypothesis's, or seeded continuous."""
     if generic:
         return st.integers(0, 2**32 - 1).map(
-            lambda seed: _generic_array(np.random.default_rng(seed), shape, bound))
+            lambda seed: generic_array(np.random.default_rng(seed), shape, bound))
     return hnp.arrays(np.float64, shape,
                       elements=st.floats(-bound, bound, allow_nan=False, allow_infinity=False,
                                          allow_subnormal=False))
 
 
-def parameters(net: MLP, *, max_magnitude: float = MAX_MAGNITUDE,
+def parameters(net: MLP, *, max_magnitude: float = _D.max_magnitude,
                generic: bool = False) -> st.SearchStrategy[dict[str, np.ndarray]]:
     """Parameter dicts ``W1, b1, ..., WL, bL`` for ``net``, each entry within
     ``max_magnitude``.
@@ -219,24 +247,22 @@ def parameters(net: MLP, *, max_magnitude: float = MAX_MAGNITUDE,
     >>> sorted(parameters(MLP((2, 3, 1))).example())
     ['W1', 'W2', 'b1', 'b2']
     """
-    if not isinstance(net, MLP):
-        raise _invalid("net", net, "is not an MLP", "pass e.g. MLP((4, 5, 3, 1))")
-    _positive("max_magnitude", max_magnitude)
-    return _parameters(net, **_given(parameters, {"max_magnitude": max_magnitude,
-                                                  "generic": generic}))
+    domain = _validated(Domain, {"max_magnitude": max_magnitude})
+    return _parameters(_network_argument(net), **_changed(domain, generic=generic))
 
 
-def _draw_parameters(draw: Any, net: MLP, *, max_magnitude: float = MAX_MAGNITUDE,
-                     generic: bool = False) -> dict[str, np.ndarray]:
-    return {name: draw(_values(shape, max_magnitude, generic))
+def _draw_parameters(draw: Any, net: MLP, *, generic: bool = False,
+                     **changed: Any) -> dict[str, np.ndarray]:
+    domain = Domain(**changed)
+    return {name: draw(_values(shape, domain.max_magnitude, generic))
             for name, shape in zip(net.layout.names, net.layout.shapes)}
 
 
-_parameters = _named(_draw_parameters, "parameters")
+_parameters = _named(_draw_parameters, "parameters", Domain)
 
 
-def batches(net: MLP, *, min_examples: int = 1, max_examples: int = 8,
-            max_input: float = MAX_INPUT,
+def batches(net: MLP, *, min_examples: int = _D.min_examples,
+            max_examples: int = _D.max_examples, max_input: float = _D.max_input,
             generic: bool = False) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
     """Batches ``(X, Y)`` for ``net``: ``X`` of shape ``(n_x, m)`` within
     ``max_input``, 0/1 labels ``Y`` of shape ``(m,)`` (one output) or ``(n_out, m)``.
@@ -245,116 +271,65 @@ def batches(net: MLP, *, min_examples: int = 1, max_examples: int = 8,
     >>> X.shape, Y.shape
     ((3, 2), (2,))
     """
-    if not isinstance(net, MLP):
-        raise _invalid("net", net, "is not an MLP", "pass e.g. MLP((4, 5, 3, 1))")
-    _ordered("min_examples", min_examples, "max_examples", max_examples, 1)
-    _positive("max_input", max_input)
-    return _batches(net, **_given(batches, {"min_examples": min_examples,
-                                            "max_examples": max_examples,
-                                            "max_input": max_input, "generic": generic}))
+    domain = _validated(Domain, {"min_examples": min_examples, "max_examples": max_examples,
+                                 "max_input": max_input})
+    return _batches(_network_argument(net), **_changed(domain, generic=generic))
 
 
-def _draw_batch(draw: Any, net: MLP, *, min_examples: int = 1, max_examples: int = 8,
-                max_input: float = MAX_INPUT,
-                generic: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    m = draw(st.integers(min_examples, max_examples))
-    X = draw(_values((net.layer_dims[0], m), max_input, generic))
+def _draw_batch(draw: Any, net: MLP, *, generic: bool = False,
+                **changed: Any) -> tuple[np.ndarray, np.ndarray]:
+    domain = Domain(**changed)
+    m = draw(st.integers(domain.min_examples, domain.max_examples))
+    X = draw(_values((net.layer_dims[0], m), domain.max_input, generic))
     n_out = net.layer_dims[-1]
     Y = draw(hnp.arrays(np.int64, (m,) if n_out == 1 else (n_out, m), elements=st.integers(0, 1)))
     return X, Y
 
 
-_batches = _named(_draw_batch, "batches")
+_batches = _named(_draw_batch, "batches", Domain)
 
 
 # --- cases and networks -------------------------------------------------------------------------
 
-def cases(net: MLP, *, min_examples: int = 1, max_examples: int = 8,
-          max_magnitude: float = MAX_MAGNITUDE, max_input: float = MAX_INPUT,
-          max_logit: float = MAX_LOGIT,
-          generic: bool = False) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray, dict]]:
-    """``(X, Y, parameters)`` for ``net``, inside the domain.
+def cases(net: MLP, *, min_examples: int = _D.min_examples,
+          max_examples: int = _D.max_examples, max_magnitude: float = _D.max_magnitude,
+          max_input: float = _D.max_input, max_logit: float = _D.max_logit,
+          generic: bool = False) -> st.SearchStrategy[Case]:
+    """``(X, Y, parameters)`` for ``net``, inside the :class:`~gcverify.sampling.Domain`.
 
     When the drawn output logits exceed ``max_logit``, the output layer (``WL``,
     ``bL``) is scaled down so that ``max |Z_L| = max_logit``; everything else is as
-    drawn. Use this to check *your* backprop on the shapes of your network.
+    drawn. Use this to check *your* backprop on the shapes of your network. With
+    ``generic=True`` each case is :func:`gcverify.sampling.sample_case` of a drawn seed.
 
     >>> X, Y, p = cases(MLP((4, 5, 3, 1)), max_logit=1.0).example()
     >>> bool(np.abs(MLP((4, 5, 3, 1)).forward(X, Y, p)[1][-4]).max() <= 1.0 + 1e-12)
     True
     """
-    if not isinstance(net, MLP):
-        raise _invalid("net", net, "is not an MLP", "pass e.g. MLP((4, 5, 3, 1))")
-    _ordered("min_examples", min_examples, "max_examples", max_examples, 1)
-    for name, value in (("max_magnitude", max_magnitude), ("max_input", max_input),
-                        ("max_logit", max_logit)):
-        _positive(name, value)
-    return _cases(net, **_given(cases, {
-        "min_examples": min_examples, "max_examples": max_examples,
-        "max_magnitude": max_magnitude, "max_input": max_input, "max_logit": max_logit,
-        "generic": generic}))
+    domain = _validated(Domain, locals())
+    return _cases(_network_argument(net), **_changed(domain, generic=generic))
 
 
-def _draw_case(draw: Any, net: MLP, *, min_examples: int = 1, max_examples: int = 8,
-               max_magnitude: float = MAX_MAGNITUDE, max_input: float = MAX_INPUT,
-               max_logit: float = MAX_LOGIT,
-               generic: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+def _draw_case(draw: Any, net: MLP, *, generic: bool = False,
+               **changed: Any) -> Case:
+    domain = Domain(**changed)
     if generic:
-        return sample_case(net, draw(st.integers(0, 2**63 - 1)), min_examples=min_examples,
-                           max_examples=max_examples, max_magnitude=max_magnitude,
-                           max_input=max_input, max_logit=max_logit)
-    drawn = draw(_parameters(net, max_magnitude=max_magnitude, generic=generic))
-    X, Y = draw(_batches(net, min_examples=min_examples, max_examples=max_examples,
-                         max_input=max_input, generic=generic))
-    return X, Y, bound_logits(net, X, Y, drawn, max_logit)
+        return sample_case(net, draw(st.integers(0, 2**63 - 1)), domain)
+    drawn = draw(_parameters(net, max_magnitude=domain.max_magnitude))
+    X, Y = draw(_batches(net, min_examples=domain.min_examples,
+                         max_examples=domain.max_examples, max_input=domain.max_input))
+    return X, Y, bound_logits(net, X, Y, drawn, domain.max_logit)
 
 
-_cases = _named(_draw_case, "cases")
+_cases = _named(_draw_case, "cases", Domain)
 
 
-def sample_case(net: MLP, seed: int | Sequence[int], *, min_examples: int = 1,
-                max_examples: int = 8, max_magnitude: float = MAX_MAGNITUDE,
-                max_input: float = MAX_INPUT,
-                max_logit: float = MAX_LOGIT) -> tuple[np.ndarray, np.ndarray, dict]:
-    """What ``cases(net, generic=True, ...)`` draws for one ``seed``, without Hypothesis.
-
-    For reproducible example sources that do not search (the mutation campaign draws
-    example ``i`` with seed ``[seed, i]``): the same domain, the same distribution.
-
-    >>> X, Y, p = sample_case(MLP((4, 5, 3, 1)), [0, 7], min_examples=2, max_examples=6)
-    >>> 2 <= X.shape[1] <= 6 and bool(np.array_equal(sample_case(MLP((4, 5, 3, 1)), [0, 7],
-    ...     min_examples=2, max_examples=6)[0], X))
-    True
-    """
-    rng = np.random.default_rng(seed)
-    drawn = {name: _generic_array(rng, shape, max_magnitude)
-             for name, shape in zip(net.layout.names, net.layout.shapes)}
-    m = int(rng.integers(min_examples, max_examples + 1))
-    X = _generic_array(rng, (net.layer_dims[0], m), max_input)
-    n_out = net.layer_dims[-1]
-    Y = rng.integers(0, 2, size=(m,) if n_out == 1 else (n_out, m))
-    return X, Y, bound_logits(net, X, Y, drawn, max_logit)
-
-
-def bound_logits(net: MLP, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray],
-                 max_logit: float) -> dict[str, np.ndarray]:
-    """``parameters`` with the output layer scaled so that ``max |Z_L| <= max_logit``."""
-    with np.errstate(all="ignore"):
-        logits = net.forward(X, Y, parameters)[1][-4]
-    largest = float(np.max(np.abs(logits)))
-    if not largest > max_logit:
-        return parameters
-    factor = max_logit / largest * (1 - 1e-12)   # stay inside despite rounding
-    L = net.n_layers
-    return {**parameters, f"W{L}": parameters[f"W{L}"] * factor,
-            f"b{L}": parameters[f"b{L}"] * factor}
-
-
-def networks(*, min_depth: int = 1, max_depth: int = 5, min_width: int = 1,
-             max_width: int = 16, activations: str | Sequence[str] = HIDDEN_ACTIVATIONS,
-             costs: str | Sequence[str] = COST_FORMS, min_examples: int = 1,
-             max_examples: int = 8, max_magnitude: float = MAX_MAGNITUDE,
-             max_input: float = MAX_INPUT, max_logit: float = MAX_LOGIT,
+def networks(*, min_depth: int = _A.min_depth, max_depth: int = _A.max_depth,
+             min_width: int = _A.min_width, max_width: int = _A.max_width,
+             activations: str | Sequence[str] = _A.activations,
+             costs: str | Sequence[str] = _A.costs, min_examples: int = _D.min_examples,
+             max_examples: int = _D.max_examples, max_magnitude: float = _D.max_magnitude,
+             max_input: float = _D.max_input, max_logit: float = _D.max_logit,
              generic: bool = False) -> st.SearchStrategy[Network]:
     """A reference network with its correct backprop, a batch and parameters.
 
@@ -364,27 +339,18 @@ def networks(*, min_depth: int = 1, max_depth: int = 5, min_width: int = 1,
     >>> networks(max_depth=2, costs="naive")
     networks(max_depth=2, costs='naive')
     """
-    architectures(min_depth=min_depth, max_depth=max_depth, min_width=min_width,
-                  max_width=max_width, activations=activations, costs=costs)
-    _ordered("min_examples", min_examples, "max_examples", max_examples, 1)
-    for name, value in (("max_magnitude", max_magnitude), ("max_input", max_input),
-                        ("max_logit", max_logit)):
-        _positive(name, value)
-    return _networks(**_given(networks, locals()))
+    space = _validated(Architectures, locals())
+    domain = _validated(Domain, locals())
+    return _networks(**_changed(space, domain, generic=generic))
 
 
-def _draw_network(draw: Any, *, min_depth: int = 1, max_depth: int = 5, min_width: int = 1,
-                  max_width: int = 16, activations: str | Sequence[str] = HIDDEN_ACTIVATIONS,
-                  costs: str | Sequence[str] = COST_FORMS, min_examples: int = 1,
-                  max_examples: int = 8, max_magnitude: float = MAX_MAGNITUDE,
-                  max_input: float = MAX_INPUT, max_logit: float = MAX_LOGIT,
-                  generic: bool = False) -> Network:
-    net = draw(_architectures(min_depth=min_depth, max_depth=max_depth, min_width=min_width,
-                              max_width=max_width, activations=activations, costs=costs))
-    X, Y, drawn = draw(_cases(net, min_examples=min_examples, max_examples=max_examples,
-                              max_magnitude=max_magnitude, max_input=max_input,
-                              max_logit=max_logit, generic=generic))
+def _draw_network(draw: Any, *, generic: bool = False, **changed: Any) -> Network:
+    space = {name: value for name, value in changed.items()
+             if name in Architectures.__dataclass_fields__}
+    domain = {name: value for name, value in changed.items() if name not in space}
+    net = draw(_architectures(**space))
+    X, Y, drawn = draw(_cases(net, generic=generic, **domain))
     return Network(net.forward, net.backward, X, Y, drawn)
 
 
-_networks = _named(_draw_network, "networks")
+_networks = _named(_draw_network, "networks", Architectures, Domain)

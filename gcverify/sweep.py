@@ -4,7 +4,7 @@ The same property as the test suite's (the correct backprop is never FAIL, and m
 PASS), run as a library call with a seed, for ``gcverify run`` and for research.
 
 >>> result = sweep_correct_backprop(examples=20, seed=1)
->>> result.verdicts.get("fail", 0)
+>>> result.verdicts[Verdict.FAIL]
 0
 >>> result.summary().startswith("20 networks: no FAIL")
 True
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from gcverify.check import check_backprop
 from gcverify.errors import invalid_argument
+from gcverify.options import CheckOptions
 from gcverify.result import Verdict
 from gcverify.strategies import Network, networks
 
@@ -37,30 +38,36 @@ class SweepResult:
 
     examples: int
     seed: int
-    verdicts: Mapping[str, int]
+    verdicts: Mapping[Verdict, int]
     reasons: Mapping[str, int]
     failures: tuple[str, ...] = ()
     seconds: float = field(default=0.0, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "verdicts", MappingProxyType(dict(self.verdicts)))
+        counts = {verdict: self.verdicts.get(verdict, 0) for verdict in Verdict}
+        object.__setattr__(self, "verdicts", MappingProxyType(counts))
         object.__setattr__(self, "reasons", MappingProxyType(dict(self.reasons)))
 
     @property
     def passed(self) -> bool:
         """No FAIL (a correct backprop must never fail)."""
-        return not self.verdicts.get("fail", 0)
+        return not self.verdicts[Verdict.FAIL]
 
     @property
     def pass_share(self) -> float:
-        return self.verdicts.get("pass", 0) / max(1, self.examples)
+        return self.verdicts[Verdict.PASS] / max(1, self.examples)
+
+    def tally(self) -> str:
+        """The verdicts in words: ``no FAIL; PASS 99.5 %, INCONCLUSIVE 0.5 %``."""
+        fails = self.verdicts[Verdict.FAIL]
+        inconclusive = self.verdicts[Verdict.INCONCLUSIVE]
+        head = "no FAIL" if not fails else f"{fails} FAIL"
+        return (f"{head}; PASS {self.pass_share:.1%}, "
+                f"INCONCLUSIVE {inconclusive / max(1, self.examples):.1%}")
 
     def summary(self) -> str:
-        fails = self.verdicts.get("fail", 0)
-        inconclusive = self.verdicts.get("inconclusive", 0)
-        head = "no FAIL" if not fails else f"{fails} FAIL"
-        return (f"{self.examples} networks: {head}; PASS {self.pass_share:.1%}, "
-                f"INCONCLUSIVE {inconclusive / max(1, self.examples):.1%}")
+        """One line: how many networks, and :meth:`tally`."""
+        return f"{self.examples} networks: {self.tally()}"
 
 
 def _reason_kind(reason: str) -> str:
@@ -69,16 +76,18 @@ def _reason_kind(reason: str) -> str:
 
 def sweep_correct_backprop(examples: int = 200, seed: int = 0,
                            strategy: st.SearchStrategy[Network] | None = None,
-                           **check_options: object) -> SweepResult:
+                           options: CheckOptions | None = None) -> SweepResult:
     """Check the correct backprop of ``examples`` networks drawn (with ``seed``) from
-    ``strategy`` (default: :func:`gcverify.strategies.networks`).
+    ``strategy`` (default: :func:`gcverify.strategies.networks`), with ``options``
+    (default: ``CheckOptions()``).
 
     A FAIL is recorded, not raised, so that the sweep always completes.
     """
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
         raise invalid_argument("examples", examples, "is not a positive integer",
                                "pass e.g. examples=200")
-    verdicts: Counter[str] = Counter()
+    keywords = (options or CheckOptions()).as_dict()
+    verdicts: Counter[Verdict] = Counter()
     reasons: Counter[str] = Counter()
     failures: list[str] = []
 
@@ -87,8 +96,8 @@ def sweep_correct_backprop(examples: int = 200, seed: int = 0,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(strategy if strategy is not None else networks())
     def sweep(network: Network) -> None:
-        result = check_backprop(*network, **check_options)
-        verdicts[result.verdict.value] += 1
+        result = check_backprop(*network, **keywords)
+        verdicts[result.verdict] += 1
         if result.verdict is not Verdict.PASS:
             reasons[_reason_kind(result.reasons[0])] += 1
         if result.verdict is Verdict.FAIL:

@@ -6,9 +6,7 @@ Valid arguments come back as new arrays the checker owns, so nothing the checker
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -17,18 +15,12 @@ from gcverify.errors import invalid_argument
 from gcverify.params import ParamLayout, gradient_key
 
 __all__ = [
-    "METHODS",
     "callable_signature",
     "validate_callable",
     "validate_data",
     "validate_gradients",
-    "validate_option_names",
-    "validate_options",
     "validate_parameters",
 ]
-
-#: Ways to compute the numerical gradient.
-METHODS = ("central", "complex", "auto")
 
 
 def _dtype_problem(array: np.ndarray, kind_of_thing: str) -> tuple[str, str] | None:
@@ -156,42 +148,6 @@ def _require_finite(name: str, array: np.ndarray, fix: str) -> None:
         index = ", ".join(str(int(i)) for i in where)
         raise invalid_argument(f"{name}[{index}]" if array.ndim else name,
                                float(array[where]), "is not finite", fix)
-
-
-def validate_option_names(given: Mapping[str, Any], known: tuple[str, ...],
-                          function: str) -> None:
-    """Reject a misspelt keyword with the list of the right ones."""
-    for name in given:
-        if name not in known:
-            raise invalid_argument(name, given[name], f"is not an option of {function}",
-                                   f"use one of {', '.join(known)}")
-
-
-def validate_options(*, threshold: Any, method: Any, epsilon: Any, seed: Any, sample: Any,
-                     noise_limit: Any) -> None:
-    _positive("threshold", threshold, "pass e.g. threshold=2e-7, the notebook's")
-    if method not in METHODS:
-        raise invalid_argument("method", method, "is not a known method",
-                               "use 'central', 'complex' or 'auto'")
-    if epsilon is not None:
-        _positive("epsilon", epsilon, "pass e.g. epsilon=1e-7, or None for the default step")
-        if epsilon >= 1:
-            raise invalid_argument("epsilon", epsilon, "is not a small step",
-                                   "pass e.g. epsilon=1e-7, or None for the default step")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral)):
-        raise invalid_argument("seed", seed, "is not an integer", "pass e.g. seed=0, or None")
-    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, Integral)
-                               or sample < 1):
-        raise invalid_argument("sample", sample, "is not a positive integer",
-                               "pass the number of coordinates to check per block, or None "
-                               "for all")
-    _positive("noise_limit", noise_limit, "pass e.g. noise_limit=1e-4")
-
-
-def _positive(name: str, value: Any, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or value <= 0:
-        raise invalid_argument(name, value, "is not a positive finite number", fix)
 
 
 def callable_signature(kind: str) -> str:

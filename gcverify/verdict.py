@@ -14,11 +14,17 @@ vector), with ``g`` analytic, ``n`` numerical and ``e`` the error bars:
   direction), passes but is marked uninformative: a scaling bug there could not show
   at this point. If no block is informative, the whole check is INCONCLUSIVE.
 
+The overall verdict (:func:`overall_verdict`) is FAIL when a block, or the whole
+vector, FAILs; else INCONCLUSIVE when a cost was not finite, a block is INCONCLUSIVE,
+nothing was judged, or no block is informative (a stationary point); else PASS. Each
+verdict comes with the sentences that explain it.
+
 Norms are Euclidean; the formula ``|g - n| / (|g| + |n|)`` is the notebook's.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,10 +35,43 @@ import numpy as np
 from gcverify.params import ParamLayout, gradient_key
 from gcverify.result import BlockFinding, Entry, Verdict
 
-__all__ = ["EXCLUSION_REASONS", "Evidence", "Whole", "judge_blocks", "judge_whole"]
+__all__ = [
+    "NOT_EXCLUDED",
+    "Evidence",
+    "Exclusion",
+    "Judgement",
+    "Whole",
+    "excluded_totals",
+    "format_factor",
+    "judge",
+    "judge_blocks",
+    "judge_whole",
+    "overall_verdict",
+]
 
-#: Reasons a coordinate is left out of the verdict.
-EXCLUSION_REASONS = ("kink", "non-smooth cost", "non-finite cost")
+
+class Exclusion(enum.IntEnum):
+    """Why a coordinate is left out of the verdict; ``label`` is how reports name it.
+
+    The values are the codes stored in :attr:`Evidence.exclusion`.
+
+    >>> Exclusion.KINK.label, int(Exclusion.NONFINITE)
+    ('kink', 2)
+    """
+
+    KINK = 0
+    ROUGH = 1
+    NONFINITE = 2
+
+    @property
+    def label(self) -> str:
+        return _EXCLUSION_LABELS[self]
+
+
+_EXCLUSION_LABELS = {Exclusion.KINK: "kink", Exclusion.ROUGH: "non-smooth cost",
+                     Exclusion.NONFINITE: "non-finite cost"}
+#: The exclusion code of a coordinate that is judged.
+NOT_EXCLUDED = -1
 _WORST_SHOWN = 3
 # A block is "zero" when |g| + |n| is within this many error bars of zero.
 _ZERO_BARS = 3.0
@@ -42,8 +81,8 @@ _ZERO_BARS = 3.0
 class Evidence:
     """Everything the judge reads, as flat vectors in the layout's order.
 
-    ``exclusion[i]`` is -1 for a judged coordinate, else an index into
-    :data:`EXCLUSION_REASONS`; ``evaluated[i]`` is False for coordinates not sampled;
+    ``exclusion[i]`` is :data:`NOT_EXCLUDED` for a judged coordinate, else an
+    :class:`Exclusion` code; ``evaluated[i]`` is False for coordinates not sampled;
     ``one_sided[i]`` marks excluded coordinates whose analytic value equals a one-sided
     derivative (a consistent subgradient at a kink): still excluded from the verdict,
     but not counted as unverified gradient.
@@ -150,16 +189,18 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
                  excluded: dict[str, int], whole: Whole) -> BlockFinding:
     name = evidence.layout.names[k]
     key = gradient_key(name)
-    common = {"name": name, "gradient_key": key, "size": evidence.layout.sizes[k],
-              "judged": int(sums.judged[k]), "excluded": MappingProxyType(excluded),
-              "worst": worst}
+
+    def finding(verdict: Verdict, difference: float, scale: float | None, resolution: float,
+                diagnosis: str, informative: bool = True) -> BlockFinding:
+        return BlockFinding(name, key, verdict, difference, scale, resolution,
+                            evidence.layout.sizes[k], int(sums.judged[k]),
+                            MappingProxyType(excluded), worst, diagnosis, informative)
+
     if sums.nonfinite[k]:
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
-        return BlockFinding(
-            verdict=Verdict.FAIL, difference=math.nan, scale=None, resolution=math.inf,
-            diagnosis=f"{key} has {bad.analytic} at {bad.index} ({int(sums.nonfinite[k])} "
-                      "non-finite values): the backprop overflowed or divided by zero",
-            **common)
+        return finding(Verdict.FAIL, math.nan, None, math.inf,
+                       f"{key} has {bad.analytic} at {bad.index} ({int(sums.nonfinite[k])} "
+                       "non-finite values): the backprop overflowed or divided by zero")
     norm_g, norm_n = math.sqrt(sums.g2[k]), math.sqrt(sums.n2[k])
     norm_diff, norm_e = math.sqrt(sums.diff2[k]), math.sqrt(sums.e2[k])
     denominator = norm_g + norm_n
@@ -171,10 +212,9 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
         k_fit = scale or 0.0
         residual = math.sqrt(max(sums.g2[k] - 2 * k_fit * sums.gn[k] + k_fit**2 * sums.n2[k],
                                  0.0))
-        return BlockFinding(verdict=Verdict.FAIL, difference=difference, scale=scale,
-                            resolution=resolution,
-                            diagnosis=_diagnose(key, norm_g, norm_n, norm_e, scale, residual,
-                                                evidence.threshold), **common)
+        return finding(Verdict.FAIL, difference, scale, resolution,
+                       _diagnose(key, norm_g, norm_n, norm_e, scale, residual,
+                                 evidence.threshold))
     informative = resolution <= evidence.noise_limit
     norm_excluded = math.sqrt(sums.excluded_g2[k])
     # Zero within about three error bars, and those bars negligible beside the whole
@@ -200,9 +240,7 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
         verdict = Verdict.INCONCLUSIVE
         diagnosis = (f"{key}: numerical error too large to judge (resolution "
                      f"{resolution:.2g} > noise_limit {evidence.noise_limit:g})")
-    return BlockFinding(verdict=verdict, difference=difference, scale=scale,
-                        resolution=resolution, diagnosis=diagnosis, informative=informative,
-                        **common)
+    return finding(verdict, difference, scale, resolution, diagnosis, informative)
 
 
 def _diagnose(key: str, norm_g: float, norm_n: float, norm_e: float, scale: float | None,
@@ -219,13 +257,17 @@ def _diagnose(key: str, norm_g: float, norm_n: float, norm_e: float, scale: floa
             kind = "sign and scaling bug"
         else:
             kind = "scaling bug"
-        return f"{key} ≈ {_format_factor(scale)} × numerical ({kind})"
+        return f"{key} ≈ {format_factor(scale)} × numerical ({kind})"
     return (f"{key} does not match numerical, and not by a common factor (best fit "
-            f"{_format_factor(scale)} ×, leaving {residual / norm_g:.0%} unexplained)")
+            f"{format_factor(scale)} ×, leaving {residual / norm_g:.0%} unexplained)")
 
 
-def _format_factor(k: float) -> str:
-    """Enough digits to tell ``k`` from 1: ``2.000``, ``1.001``, ``1.00001``."""
+def format_factor(k: float) -> str:
+    """Enough digits to tell ``k`` from 1: ``2.000``, ``1.001``, ``1.00001``.
+
+    >>> format_factor(2.0), format_factor(1.001), format_factor(1.00001)
+    ('2.000', '1.00100', '1.000010')
+    """
     digits = 3
     if 0 < abs(k - 1) < 1e-2:                # then -log10|k - 1| > 2: at least 3 digits
         digits = math.ceil(-math.log10(abs(k - 1))) + 1
@@ -260,10 +302,88 @@ def _excluded_counts(evidence: Evidence) -> list[dict[str, int]]:
     counts: list[dict[str, int]] = [{} for _ in evidence.layout.names]
     for block, reason in zip(evidence.layout.block_ids[mask].tolist(),
                              evidence.exclusion[mask].tolist()):
-        name = EXCLUSION_REASONS[reason]
+        name = Exclusion(reason).label
         counts[block][name] = counts[block].get(name, 0) + 1
     return counts
 
 
 def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in counts.items())
+
+
+# --- the overall verdict ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Judgement:
+    """The whole vector's judgement and every block's finding."""
+
+    whole: Whole
+    findings: dict[str, BlockFinding]
+
+    @property
+    def failed(self) -> bool:
+        """The whole vector or some block FAILs."""
+        return self.whole.fails or any(b.verdict is Verdict.FAIL
+                                       for b in self.findings.values())
+
+
+def judge(evidence: Evidence) -> Judgement:
+    """Judge the whole vector, then every block against it."""
+    whole = judge_whole(evidence)
+    return Judgement(whole, judge_blocks(evidence, whole))
+
+
+def overall_verdict(evidence: Evidence, judgement: Judgement) -> tuple[Verdict, list[str]]:
+    """The overall verdict and the sentences that explain it, most important first."""
+    whole, findings = judgement.whole, judgement.findings
+    failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
+    undecided = [b for b in findings.values() if b.verdict is Verdict.INCONCLUSIVE]
+    nonfinite = int(np.sum(evidence.evaluated & (evidence.exclusion == Exclusion.NONFINITE)))
+    notes = _notes(evidence, findings, whole, failing=judgement.failed)
+    if failed:
+        why = (f"{len(failed)} of {len(findings)} blocks mismatch: "
+               + "; ".join(b.diagnosis for b in failed))
+        return Verdict.FAIL, [why, *notes]
+    if whole.fails:
+        why = (f"the whole gradient's difference {whole.difference:.4g} exceeds "
+               f"{evidence.threshold:g} beyond the numerical error, though no single block does")
+        return Verdict.FAIL, [why, *notes]
+    if nonfinite:
+        why = (f"the cost is not finite at the perturbed points of {nonfinite} coordinates: "
+               "a NaN or inf is never a pass")
+        return Verdict.INCONCLUSIVE, [why, *notes]
+    if undecided:
+        return Verdict.INCONCLUSIVE, [*(b.diagnosis for b in undecided), *notes]
+    if not evidence.judged.any():
+        return Verdict.INCONCLUSIVE, ["no coordinate could be judged", *notes]
+    if not any(b.informative for b in findings.values()):
+        why = ("the gradient is zero within the error bars in every block (a stationary "
+               "point): a mismatch could not show here; check at other parameters")
+        return Verdict.INCONCLUSIVE, [why, *notes]
+    return Verdict.PASS, notes
+
+
+def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], whole: Whole, *,
+           failing: bool) -> list[str]:
+    notes = []
+    totals = excluded_totals(evidence)
+    if totals:
+        counts = ", ".join(f"{reason} {count}" for reason, count in totals.items())
+        notes.append(f"{sum(totals.values())} coordinates excluded ({counts}): their "
+                     "finite differences are not derivatives")
+    difference = whole.difference
+    if not failing and math.isfinite(difference) and difference > evidence.threshold:
+        notes.append(f"the difference {difference:.3g} exceeds {evidence.threshold:g} but is "
+                     f"within the estimated numerical error ({whole.resolution:.2g} relative)")
+    quiet = [b.gradient_key for b in findings.values()
+             if b.verdict is Verdict.PASS and not b.informative]
+    if quiet:
+        notes.append(f"zero within the error bars here, so unverified at this point: "
+                     f"{', '.join(quiet)}")
+    return notes
+
+
+def excluded_totals(evidence: Evidence) -> dict[str, int]:
+    """How many evaluated coordinates were excluded, by :attr:`Exclusion.label`."""
+    codes = evidence.exclusion[evidence.evaluated & (evidence.exclusion >= 0)]
+    return {reason.label: int(c) for reason, c in zip(Exclusion, np.bincount(codes)) if c}

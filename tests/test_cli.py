@@ -154,16 +154,20 @@ def test_check_with_generated_layers_and_json(capsys, user_file):
      "gcverify: error: FILE='missing.py' does not exist or is not a file; "
      "pass the path of the .py file that defines your functions"),
     (["check", "{file}", "--forward", "nope", "--backward", "backward", "--case", "case"],
-     "gcverify: error: forward='nope' is not a function defined in {file}; use one of "),
+     "gcverify: error: --forward='nope' is not a function defined in {file}; use one of "),
     (["check", "{file}", "--forward", "forward", "--backward", "backward", "--case",
       "not_a_case"],
-     "gcverify: error: case='not_a_case' does not return (X, Y, parameters); "
+     "gcverify: error: --case='not_a_case' does not return (X, Y, parameters); "
      "return the three, as gradient_check_n_test_case does"),
     (["check", "{file}", "--forward", "forward", "--backward", "backward", "--layers", "4,x"],
      "gcverify: error: --layers='4,x' is not a list of at least two positive widths; "
      "pass e.g. --layers 4,5,3,1"),
     (["check", "{file}", "--forward", "forward", "--backward", "backward"],
-     "Error: give exactly one of --case NAME or --layers N0,N1,..."),
+     "gcverify: error: --case and --layers are both missing; pass exactly one: --case NAME"),
+    (["check", "{file}", "--forward", "forward", "--backward", "backward", "--case", "case",
+      "--threshold", "-1"],
+     "gcverify: error: --threshold=-1.0 is not a positive finite number; pass e.g. "
+     "--threshold 2e-7, the notebook's"),
 ])
 def test_check_usage_errors_are_one_line(capsys, user_file, argv, message):
     argv = [a.replace("{file}", str(user_file)) for a in argv]
@@ -177,7 +181,7 @@ def test_check_usage_errors_are_one_line(capsys, user_file, argv, message):
 # --- gcverify run and gcverify mutate ---------------------------------------------------------
 
 def test_run_is_the_main_job_with_a_summary_table(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "--networks", "10", "--examples", "2", "--jobs", "2",
+    code, out, _ = run(capsys, "run", "--networks", "10", "--examples", "1", "--jobs", "2",
                        "--output", str(tmp_path), "--no-progress")
     assert code == 0
     lines = out.splitlines()

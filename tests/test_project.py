@@ -32,6 +32,16 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "-eq 5" in ci, ".ci/run must fail loudly when pytest collects no tests"
 
 
+def test_ci_type_checks_the_package_with_the_projects_configuration():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "python -m mypy gcverify" in ci
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert config["tool"]["mypy"]["check_untyped_defs"] is True
+    test_extra = config["project"]["optional-dependencies"]["test"]
+    assert any(req.startswith("mypy") for req in test_extra)
+
+
 def test_design_card_top_level_exists():
     for name in ("pyproject.toml", "README.md", "gcverify", "tests", "mutants", "setup.cfg"):
         assert (ROOT / name).exists(), name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy  # noqa: F401  (pytester's in-process runs cannot import numpy a second time)
 import pytest
 
 USER_TESTS = '''
@@ -57,21 +58,29 @@ def test_options_are_in_one_group_with_defaults(pytester):
     result.stdout.fnmatch_lines([
         "gradient checking with gcverify*",
         "*--gcverify-threshold=T*",
-        "*(default: 2e-07, the notebook's)*",
+        "*(default: 2e-07)*",
         "*--gcverify-method=*",
+        "*--gcverify-noise-limit=R*",
         "*--gcverify-allow-inconclusive*",
     ])
 
 
 def test_marker_is_registered(pytester):
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.gradcheck(threshold=2e-7*"])
+    result.stdout.fnmatch_lines([
+        "@pytest.mark.gradcheck(threshold=2e-07, method='central', epsilon=None, seed=0, "
+        "sample=None, noise_limit=0.0001, allow_inconclusive=False)*"])
 
 
 @pytest.mark.parametrize(("marker", "message"), [
     ("gradcheck(1e-6)", "takes keyword arguments only"),
     ("gradcheck(treshold=1e-6)", "gradcheck(treshold=...) is not an option"),
-    ("gradcheck(method='forward')", "method='forward') is not a method"),
+    ("gradcheck(method='forward')",
+     "@pytest.mark.gradcheck: method='forward' is not a known method; use 'central', "
+     "'complex' or 'auto'"),
+    ("gradcheck(noise_limit=-1)",
+     "@pytest.mark.gradcheck: noise_limit=-1 is not a positive finite number"),
+    ("gradcheck(allow_inconclusive='yes')", "allow_inconclusive='yes') is not a bool"),
 ])
 def test_bad_marker_arguments_are_rejected(pytester, marker, message):
     pytester.makepyfile(f'''
@@ -83,6 +92,13 @@ def test_x(gradcheck):
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_a_bad_command_line_value_is_a_usage_error_naming_the_flag(pytester):
+    pytester.makepyfile("def test_x(gradcheck):\n    pass\n")
+    result = pytester.runpytest("--gcverify-threshold=-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--gcverify-threshold=-1.0 is not a positive finite number*"])
 
 
 def test_inconclusive_fails_unless_allowed(pytester):

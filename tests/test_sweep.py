@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from gcverify import InvalidArgument
+from gcverify import CheckOptions, InvalidArgument, Verdict
 from gcverify.strategies import Network, networks
 from gcverify.sweep import sweep_correct_backprop
 
@@ -28,7 +28,7 @@ def test_a_failing_backprop_is_recorded_not_raised():
     result = sweep_correct_backprop(examples=10, seed=0,
                                     strategy=networks(generic=True, max_depth=2).map(buggy))
     assert not result.passed
-    assert result.verdicts["fail"] == len(result.failures) > 0
+    assert result.verdicts[Verdict.FAIL] == len(result.failures) > 0
     assert "FAIL" in result.summary()
 
 
@@ -43,7 +43,7 @@ def test_inconclusive_cases_are_counted_with_their_reason():
 
     result = sweep_correct_backprop(examples=5, seed=0,
                                     strategy=networks(max_depth=2, max_width=3).map(stationary))
-    assert result.verdicts.get("inconclusive", 0) == 5 and result.passed
+    assert result.verdicts[Verdict.INCONCLUSIVE] == 5 and result.passed
     assert any("stationary point" in reason for reason in result.reasons)
 
 
@@ -55,3 +55,16 @@ def test_examples_must_be_a_positive_integer(examples):
 
 def test_the_default_strategy_is_networks():
     assert isinstance(networks(), st.SearchStrategy)
+
+
+def test_options_reach_every_check():
+    # A threshold of 0.9 lets a doubled gradient (block difference 1/3) pass.
+    def doubled(network: Network) -> Network:
+        def backward(X, Y, cache):
+            return {key: 2 * value for key, value in network.backward(X, Y, cache).items()}
+        return network._replace(backward=backward)
+
+    strategy = networks(generic=True, max_depth=2).map(doubled)
+    loose = sweep_correct_backprop(examples=5, seed=0, strategy=strategy,
+                                   options=CheckOptions(threshold=0.9))
+    assert loose.passed and loose.verdicts[Verdict.PASS] == 5

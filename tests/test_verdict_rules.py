@@ -16,15 +16,16 @@ import pytest
 from gcverify.params import ParamLayout
 from gcverify.result import Entry, Verdict
 from gcverify.verdict import (
-    EXCLUSION_REASONS,
+    NOT_EXCLUDED,
     Evidence,
+    Exclusion,
     Whole,
-    _format_factor,
+    format_factor,
     judge_blocks,
     judge_whole,
 )
 
-KINK, ROUGH, NONFINITE = (EXCLUSION_REASONS.index(reason) for reason in EXCLUSION_REASONS)
+CODES = {reason.label: int(reason) for reason in Exclusion}
 
 
 def evidence(blocks, *, threshold=2e-7, noise_limit=0.1):
@@ -41,8 +42,7 @@ def evidence(blocks, *, threshold=2e-7, noise_limit=0.1):
         analytic=np.array([row[0] for _, row in rows], dtype=float),
         numerical=np.array([row[1] for _, row in rows], dtype=float),
         error=np.array([row[2] for _, row in rows], dtype=float),
-        exclusion=np.array([EXCLUSION_REASONS.index(r) if r in EXCLUSION_REASONS else -1
-                            for r in reason]),
+        exclusion=np.array([CODES.get(r, NOT_EXCLUDED) for r in reason]),
         evaluated=np.array([r != "unsampled" for r in reason]),
         threshold=threshold, noise_limit=noise_limit,
         one_sided=np.array([len(row) > 4 and row[4] for _, row in rows]))
@@ -186,7 +186,7 @@ def test_diagnosis_names_the_kind_of_mismatch(rows, diagnosis):
     (1.0003, "1.00030"), (0.9997, "0.99970"), (1.00002, "1.000020"), (math.inf, "inf"),
 ])
 def test_factors_are_shown_with_enough_digits_to_tell_them_from_1(k, text):
-    assert _format_factor(k) == text
+    assert format_factor(k) == text
 
 
 def test_a_factor_is_a_factor_within_the_threshold_share_of_the_norms():

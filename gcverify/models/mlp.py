@@ -10,7 +10,7 @@ and coordinate perturbations that never recompute the layers below the perturbed
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -154,7 +154,7 @@ class MLP:
     # --- the notebook's convention ---------------------------------------------------
 
     def forward(self, X: np.ndarray, Y: np.ndarray,
-                parameters: Mapping[str, np.ndarray]) -> tuple[float, tuple]:
+                parameters: Mapping[str, np.ndarray]) -> tuple[float, tuple[Any, ...]]:
         """Cost and cache ``(Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``, like the notebook."""
         m = X.shape[1]
         A = X
@@ -167,7 +167,8 @@ class MLP:
         cost = 1. / m * np.sum(self._loss(Z, A, Y))
         return cost, tuple(cache)
 
-    def backward(self, X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+    def backward(self, X: np.ndarray, Y: np.ndarray,
+                 cache: tuple[Any, ...]) -> dict[str, np.ndarray]:
         """Gradients in the notebook's keys and order: ``dZL, dWL, dbL, dA(L-1), ...``."""
         m = X.shape[1]
         L = self.n_layers
@@ -189,6 +190,21 @@ class MLP:
     def cost_function(self, X: np.ndarray, Y: np.ndarray) -> NetworkCost:
         """The cost as a function of the parameters only, with batched evaluation."""
         return NetworkCost(self, np.asarray(X, dtype=np.float64), np.asarray(Y))
+
+    def batched_cost(self, forward: Callable[..., Any], X: np.ndarray,
+                     Y: np.ndarray) -> NetworkCost | None:
+        """:meth:`cost_function` when ``forward`` is this network's own :meth:`forward`
+        (so :func:`gcverify.check_backprop` can batch it), else None.
+
+        >>> net = MLP((2, 1))
+        >>> X, Y = net.make_batch(3)
+        >>> net.batched_cost(net.forward, X, Y) is not None, net.batched_cost(print, X, Y)
+        (True, None)
+        """
+        if getattr(forward, "__func__", None) is MLP.forward \
+                and getattr(forward, "__self__", None) is self:
+            return self.cost_function(X, Y)
+        return None
 
     def _loss(self, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
         if self.cost == "naive":
@@ -275,6 +291,7 @@ class NetworkCost:
         offsets = np.asarray(offsets, dtype=np.float64)
         n, S = offsets.shape
         layer, j, k = self._coordinate_map[:, index]
+        order: np.ndarray | None
         order = np.argsort(layer, kind="stable")
         if np.all(order == np.arange(n)):
             order = None
@@ -283,12 +300,13 @@ class NetworkCost:
         rows = (np.repeat(layer, S), np.repeat(j, S), np.repeat(k, S), offsets.reshape(-1))
         base = self._base_pass(theta)
         costs = np.empty(n * S)
+        kinks: np.ndarray[Any, Any]
         kinks = np.zeros(n * S, dtype=bool)
         step = self._chunk_rows()
         for start in range(0, n * S, step):
             chunk = slice(start, start + step)
             costs[chunk], kinks[chunk] = self._climb(base, *(row[chunk] for row in rows))
-        costs, kinks = costs.reshape(n, S), kinks.reshape(n, S).any(axis=1)
+        costs, kinks = costs.reshape(n, S), np.asarray(kinks.reshape(n, S).any(axis=1))
         if order is not None:
             inverse = np.empty_like(order)
             inverse[order] = np.arange(n)
@@ -322,6 +340,9 @@ class NetworkCost:
         L = self.net.n_layers
         bounds = np.searchsorted(layer, np.arange(1, L + 2)).tolist()
         kinks = np.zeros(len(delta), dtype=bool)
+        A_full: Any
+        unit_change: Any
+        unit_j: Any
         A_full = unit_change = unit_j = None
         previous_lo = 0
         for l in range(1, L + 1):

@@ -202,7 +202,7 @@ def gradient_check(x: float, theta: float, epsilon: float = 1e-7,
 # --- N-dimensional gradient checking ---------------------------------------------------
 
 def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
-                          parameters: dict[str, np.ndarray]) -> tuple[float, tuple]:
+                          parameters: dict[str, np.ndarray]) -> tuple[float, tuple[Any, ...]]:
     """LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID, and the cross-entropy cost.
 
     Returns ``(cost, cache)`` with ``cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3,
@@ -239,7 +239,7 @@ def forward_propagation_n(X: np.ndarray, Y: np.ndarray,
     return cost, cache
 
 
-def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, Any]:
+def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple[Any, ...]) -> dict[str, Any]:
     """The correct backward pass of :func:`forward_propagation_n`.
 
     Returns the notebook's dict: ``dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1,
@@ -276,7 +276,7 @@ def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[s
     return gradients
 
 
-def backward_propagation_n_buggy(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, Any]:
+def backward_propagation_n_buggy(X: np.ndarray, Y: np.ndarray, cache: tuple[Any, ...]) -> dict[str, Any]:
     """The notebook's backward pass *with its two planted bugs*.
 
     ``dW2`` is multiplied by 2 and ``db1`` uses ``4. / m`` instead of ``1. / m``;

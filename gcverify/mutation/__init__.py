@@ -4,8 +4,8 @@
 sign flips, dropped chain-rule factors, ...) into a backward pass, one per
 :class:`Mutant`; :func:`run_campaign` checks each mutant with
 :func:`gcverify.check_backprop` on seeded examples, each in its own process, and
-returns a :class:`CampaignResult`; :func:`write_reports` renders it as Markdown,
-HTML, JSON and JUnit XML.
+returns a :class:`CampaignResult`; :func:`gcverify.report.write_reports` renders it
+as Markdown, HTML, JSON and JUnit XML.
 
 >>> from gcverify.mutation import mutate_function, notebook_target, run_campaign
 >>> target = notebook_target(seed=0)
@@ -15,15 +15,7 @@ score 100.0 %: 3 mutants, 3 killed by the check, 0 by an error, 0 timed out,
 0 survived, 0 probably equivalent
 """
 
-from gcverify.mutation.campaign import (
-    DEFAULT_EXAMPLES,
-    CampaignResult,
-    ExampleRun,
-    KillingExample,
-    MutantResult,
-    Outcome,
-    run_campaign,
-)
+from gcverify.mutation.campaign import DEFAULT_EXAMPLES, run_campaign
 from gcverify.mutation.engine import (
     Mutant,
     combine_mutants,
@@ -38,9 +30,18 @@ from gcverify.mutation.examples import (
     NotebookExamples,
 )
 from gcverify.mutation.operators import FAMILIES, OPERATORS, Operator, operator_named
+from gcverify.mutation.results import (
+    CampaignResult,
+    Counts,
+    Equivalence,
+    ExampleRun,
+    ExampleStatus,
+    KillingExample,
+    MutantResult,
+    Outcome,
+)
 from gcverify.mutation.source import FunctionSource, compile_source
 from gcverify.mutation.targets import Target, file_target, notebook_target
-from gcverify.report import write_reports
 
 __all__ = [
     "DEFAULT_EXAMPLES",
@@ -48,8 +49,11 @@ __all__ = [
     "OPERATORS",
     "CampaignResult",
     "CaseExamples",
+    "Counts",
+    "Equivalence",
     "ExampleRun",
     "ExampleSource",
+    "ExampleStatus",
     "FunctionSource",
     "KillingExample",
     "Mutant",
@@ -68,5 +72,4 @@ __all__ = [
     "notebook_target",
     "operator_named",
     "run_campaign",
-    "write_reports",
 ]

@@ -28,7 +28,7 @@ from gcverify.errors import invalid_argument
 from gcverify.models import notebook as nb
 from gcverify.models.mlp import MLP
 from gcverify.params import ParamLayout
-from gcverify.strategies import sample_case
+from gcverify.sampling import Domain, sample_case
 
 __all__ = [
     "CaseExamples",
@@ -74,7 +74,7 @@ class NotebookExamples:
 
     Example 0 is :func:`~gcverify.models.notebook.gradient_check_n_test_case` (the
     global random state it reseeds is restored afterwards). Example ``i > 0`` is
-    :func:`gcverify.strategies.sample_case` with seed ``[seed, i]``: what the strategy
+    :func:`gcverify.sampling.sample_case` with seed ``[seed, i]``: what the strategy
     ``cases(MLP((4, 5, 3, 1), "relu", "naive"), generic=True)`` draws, with ``m`` in
     2..6 and ``|Z3| <= logit_limit``, inside the checker's reliable domain. Continuous
     random values put no pre-activation exactly on the ReLU kink.
@@ -107,8 +107,9 @@ class NotebookExamples:
                 return nb.gradient_check_n_test_case()
             finally:
                 np.random.set_state(state)  # noqa: NPY002
-        return sample_case(_NOTEBOOK_NETWORK, [self.seed, index], min_examples=_BATCH_SIZES[0],
-                           max_examples=_BATCH_SIZES[1] - 1, max_logit=self.logit_limit)
+        domain = Domain(min_examples=_BATCH_SIZES[0], max_examples=_BATCH_SIZES[1] - 1,
+                        max_logit=self.logit_limit)
+        return sample_case(_NOTEBOOK_NETWORK, [self.seed, index], domain)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ children at once, kills a child that outlives its time limit, and reports what
 became of each task. Ctrl-C kills the running children and returns what finished.
 
 >>> reports, interrupted = run_isolated(abs, [-1, -2], jobs=2, time_limit=10)
->>> [(i, r.status, r.value) for i, r in reports.items()], interrupted
+>>> [(i, r.status.value, r.value) for i, r in reports.items()], interrupted
 ([(0, 'done', 1), (1, 'done', 2)], False)
 """
 
 from __future__ import annotations
 
+import enum
 import faulthandler
 import multiprocessing
 import os
@@ -31,21 +32,24 @@ try:
 except ImportError:  # not on Unix
     resource = None  # type: ignore[assignment]
 
-__all__ = ["TaskReport", "run_isolated", "start_method"]
+__all__ = ["TaskReport", "TaskStatus", "run_isolated", "start_method"]
 
-STATUSES = ("done", "raised", "timeout", "crashed")
+
+class TaskStatus(enum.Enum):
+    """How a task ended."""
+
+    DONE = "done"           # ``value`` is the function's result
+    RAISED = "raised"       # the function raised; ``detail`` is the exception
+    TIMEOUT = "timeout"     # killed after the time limit
+    CRASHED = "crashed"     # the child died without reporting; ``detail`` says how
 
 
 @dataclass(frozen=True)
 class TaskReport:
-    """What became of one task.
+    """What became of one task: its :class:`TaskStatus`, the function's ``value`` (when
+    DONE), a ``detail`` (the exception, or how the child died) and the wall time."""
 
-    ``status`` is ``"done"`` (``value`` is the function's result), ``"raised"`` (the
-    function raised; ``detail`` is the exception), ``"timeout"`` (killed after the time
-    limit) or ``"crashed"`` (the child died without reporting; ``detail`` says how).
-    """
-
-    status: str
+    status: TaskStatus
     value: Any = None
     detail: str = ""
     seconds: float = 0.0
@@ -138,15 +142,15 @@ class _Child:
                 pass  # the child died while writing: a crash, reported below
             else:
                 self._reap()
-                return TaskReport(status, value, detail, elapsed)
+                return TaskReport(TaskStatus(status), value, detail, elapsed)
         if not self.process.is_alive():
             code = self.process.exitcode
             self._reap()
-            return TaskReport("crashed", None, _describe_exit(code), elapsed)
+            return TaskReport(TaskStatus.CRASHED, None, _describe_exit(code), elapsed)
         if elapsed > time_limit:
             self.kill()
-            return TaskReport("timeout", None, f"still running after {time_limit:.3g} s",
-                              elapsed)
+            return TaskReport(TaskStatus.TIMEOUT, None,
+                              f"still running after {time_limit:.3g} s", elapsed)
         return None
 
     def kill(self) -> None:
@@ -186,13 +190,14 @@ def _child_main(writer: Connection, function: Callable[[Any], Any], task: Any) -
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")
     try:
-        message: tuple[str, Any, str] = ("done", function(task), "")
+        message: tuple[str, Any, str] = (TaskStatus.DONE.value, function(task), "")
     except BaseException as error:  # the child reports everything, even SystemExit
-        message = ("raised", None, _describe_error(error))
+        message = (TaskStatus.RAISED.value, None, _describe_error(error))
     try:
         writer.send(message)
     except Exception as error:  # e.g. an unpicklable result
-        writer.send(("raised", None, f"the result could not be sent back: {error!r}"))
+        writer.send((TaskStatus.RAISED.value, None,
+                     f"the result could not be sent back: {error!r}"))
     writer.close()
 
 

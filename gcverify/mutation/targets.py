@@ -21,13 +21,13 @@ from typing import Any
 from gcverify.errors import invalid_argument
 from gcverify.loading import load_function, load_module
 from gcverify.models import notebook as nb
-from gcverify.mutation.source import FunctionSource
 from gcverify.mutation.examples import (
     CaseExamples,
     ExampleSource,
     NetworkExamples,
     NotebookExamples,
 )
+from gcverify.mutation.source import FunctionSource
 
 __all__ = ["Target", "file_target", "notebook_target"]
 
@@ -110,13 +110,13 @@ def file_target(path: str | Path, *, forward: str, backward: str, case: str | No
     >>> file_target("missing.py", forward="f", backward="b", case="c")
     Traceback (most recent call last):
     ...
-    gcverify.errors.InvalidArgument: FILE='missing.py' does not exist or is not a file; ...
+    gcverify.errors.InvalidArgument: path='missing.py' does not exist or is not a file; ...
     """
     if (case is None) == (layers is None):
         raise invalid_argument("case", case, "and layers=" + repr(layers) + (
             " are both given" if case is not None else " are both missing"),
-            "pass exactly one: --case NAME (a function returning X, Y, parameters) "
-            "or --layers 4,5,3,1")
+            "pass exactly one: case='name' (a function returning X, Y, parameters) "
+            "or layers=(4, 5, 3, 1)")
     module = load_module(path)
     forward_function = load_function(module, path, "forward", forward)
     backward_function = load_function(module, path, "backward", backward)

@@ -19,7 +19,7 @@ from gcverify.report.junit import render_junit
 from gcverify.report.markdown import render_markdown
 
 if TYPE_CHECKING:
-    from gcverify.mutation.campaign import CampaignResult
+    from gcverify.mutation.results import CampaignResult
 
 __all__ = [
     "REPORT_FILES",

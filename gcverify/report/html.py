@@ -10,10 +10,11 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from gcverify.report._common import OUTCOME_LABELS, headline, percent, rate, scientific
+from gcverify.mutation.results import Outcome
+from gcverify.report.wording import headline, percent, rate, scientific
 
 if TYPE_CHECKING:
-    from gcverify.mutation.campaign import CampaignResult, KillingExample, MutantResult
+    from gcverify.mutation.results import CampaignResult, KillingExample, MutantResult
 
 __all__ = ["render_html"]
 
@@ -89,7 +90,7 @@ def _row(result: MutantResult) -> str:
             f"{_details(result)}</details></td>"
             f'<td class="n">{mutant.line}</td><td>{_e(mutant.family)}</td>'
             f"<td>{_e(mutant.description)}</td>"
-            f'<td class="outcome">{_e(OUTCOME_LABELS[result.outcome.value])}</td>'
+            f'<td class="outcome">{_e(result.outcome.label)}</td>'
             f'<td class="n">{_e(rate(result))}</td>'
             f'<td class="n">{_e(scientific(result.difference))}</td></tr>')
 
@@ -105,7 +106,7 @@ def render_html(result: CampaignResult) -> str:
     True
     """
     target, counts = result.target, result.counts
-    check = result.check_options
+    options = result.check_options
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"/>',
@@ -119,12 +120,9 @@ def render_html(result: CampaignResult) -> str:
     ]
     if result.interrupted:
         parts.append(f'<p class="note">Interrupted: {len(result.not_run)} mutants were not run;'
-                     f" the figures cover the {counts['total']} that finished.</p>")
-    outcome_rows = [("killed by the gradient check", counts["killed"]),
-                    ("killed by an error (exception, wrong shape, crash)",
-                     counts["killed_by_error"]),
-                    ("timed out", counts["timeout"]), ("survived", counts["survived"]),
-                    ("probably equivalent", counts["equivalent"]), ("total", counts["total"])]
+                     f" the figures cover the {counts.total} that finished.</p>")
+    outcome_rows = [*((outcome.description, counts[outcome]) for outcome in Outcome),
+                    ("total", counts.total)]
     parts.append("<table><tr><th>outcome</th><th>mutants</th></tr>" + "".join(
         f'<tr><td>{_e(label)}</td><td class="n">{value}</td></tr>'
         for label, value in outcome_rows) + "</table>")
@@ -132,17 +130,17 @@ def render_html(result: CampaignResult) -> str:
         f"<p>Score = detected / (total − equivalent) = {_e(percent(result.score))}; the "
         f"gradient check alone caught {_e(percent(result.check_score))} of the mutants that "
         f"ran without error. Each mutant was checked with <code>check_backprop</code> "
-        f"(threshold {_e(check.get('threshold'))}, method {_e(check.get('method'))}) on "
+        f"(threshold {_e(options.threshold)}, method {_e(options.method)}) on "
         f"{result.n_examples} examples: {_e(target.example_description)}. Seed "
         f"{_e(result.seed)}, gcverify {_e(result.tool_version)}.</p>")
     parts.append("<h2>By operator family</h2><table><tr><th>family</th><th>mutants</th>"
                  "<th>killed</th><th>by error</th><th>timeout</th><th>survived</th>"
                  "<th>equivalent</th><th>score</th></tr>")
     for family, row in result.families.items():
-        cells = "".join(f'<td class="n">{row[key]}</td>' for key in (
-            "total", "killed", "killed_by_error", "timeout", "survived", "equivalent"))
+        cells = "".join(f'<td class="n">{count}</td>'
+                        for count in (row.total, *(row[outcome] for outcome in Outcome)))
         parts.append(f"<tr><td>{_e(family)}</td>{cells}"
-                     f'<td class="n">{_e(percent(row["score"]))}</td></tr>')
+                     f'<td class="n">{_e(percent(row.score))}</td></tr>')
     parts.append("</table><h2>Survivors</h2>")
     if result.survivors:
         parts += [_section(r) for r in result.survivors]
@@ -152,7 +150,7 @@ def render_html(result: CampaignResult) -> str:
         parts.append("<h2>Probably equivalent</h2><p>Their gradients equal the original's "
                      "within rounding on every example; they are left out of the score.</p>")
         parts += [_section(r) for r in result.equivalents]
-    parts.append(f"<h2>All {counts['total']} mutants</h2><table><tr><th>mutant</th>"
+    parts.append(f"<h2>All {counts.total} mutants</h2><table><tr><th>mutant</th>"
                  "<th>line</th><th>family</th><th>change</th><th>outcome</th>"
                  "<th>detection</th><th>difference</th></tr>")
     parts += [_row(r) for r in result.results]

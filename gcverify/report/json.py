@@ -1,9 +1,10 @@
 """``report.json``: the campaign as data, in the documented schema ``report.schema.json``.
 
-The document (schema version 1) holds, in this order:
+The document (schema version 2) holds, in this order:
 
 ``schema_version``
-    1. Readers should refuse a version they do not know.
+    2. Readers should refuse a version they do not know. (Version 1 called
+    ``failing_examples`` ``detected``.)
 ``tool``
     ``{"name": "gcverify", "version": ...}``.
 ``seed``
@@ -35,7 +36,7 @@ The document (schema version 1) holds, in this order:
     ``killed``, ``killed_by_error``, ``timeout``, ``survived``, ``equivalent``),
     ``evidence`` (one sentence), ``error``, ``difference`` (on the killing example),
     ``detection_rate`` (share of examples whose check FAILs; null if none ran),
-    ``detected``, ``examples_run``, ``verdicts`` (per example: pass, fail,
+    ``failing_examples``, ``examples_run``, ``verdicts`` (per example: pass, fail,
     inconclusive or error) and ``killing_example`` (null unless killed): ``index``,
     ``columns`` kept by shrinking, ``batch_size`` before shrinking, ``difference``,
     ``diagnosis``, ``summary``, mismatched ``blocks``, and the arrays ``X``, ``Y``,
@@ -45,7 +46,8 @@ The document (schema version 1) holds, in this order:
     ``jobs`` and per-mutant ``mutants`` seconds. The only part that changes between
     two runs with the same seed: drop it before comparing.
 
-Non-finite numbers are written as null (JSON has no NaN).
+Non-finite numbers are written as null (JSON has no NaN), as in every JSON document
+gcverify writes (``gcverify check --json`` too).
 
 >>> sorted(load_schema()["properties"])[:4]
 ['baseline', 'families', 'interrupted', 'mutants']
@@ -56,25 +58,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from gcverify.mutation.campaign import CampaignResult, KillingExample, MutantResult
+    from gcverify.mutation.results import CampaignResult, Counts, KillingExample, MutantResult
 
 __all__ = ["SCHEMA_VERSION", "load_schema", "render_json", "report_document"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``report.json``, shipped with gcverify.
 
     >>> load_schema()["properties"]["schema_version"]
-    {'const': 1, 'description': 'Version of this schema.'}
+    {'const': 2, 'description': 'Version of this schema.'}
     """
     text = resources.files("gcverify.report").joinpath("report.schema.json").read_text(
         encoding="utf-8")
@@ -137,16 +138,16 @@ def _mutant(result: MutantResult) -> dict[str, Any]:
         "error": result.error,
         "difference": _number(result.difference),
         "detection_rate": _number(result.detection_rate),
-        "detected": result.detected,
+        "failing_examples": result.failing_examples,
         "examples_run": len(result.runs),
-        "verdicts": [run.verdict for run in result.runs],
+        "verdicts": [run.status.value for run in result.runs],
         "killing_example": _killing(result.killing_example),
     }
 
 
-def _scores(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: (_number(value) if key.endswith("score") else value)
-            for key, value in row.items()}
+def _counts(counts: Counts) -> dict[str, Any]:
+    return {**counts.as_dict(), "score": _number(counts.score),
+            "check_score": _number(counts.check_score)}
 
 
 def report_document(result: CampaignResult) -> dict[str, Any]:
@@ -159,11 +160,7 @@ def report_document(result: CampaignResult) -> dict[str, Any]:
     >>> document["summary"]["killed"], document["mutants"][0]["detection_rate"]
     (1, 1.0)
     """
-    from gcverify.mutation import campaign
-    from gcverify.mutation.operators import FAMILIES
-
     target = result.target
-    counts = result.counts
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "gcverify", "version": result.tool_version},
@@ -179,21 +176,21 @@ def report_document(result: CampaignResult) -> dict[str, Any]:
         "settings": {
             "examples": result.n_examples,
             "check": {name: (_number(value) if isinstance(value, float) else value)
-                      for name, value in result.check_options.items()},
-            "equivalence": {"rtol": campaign.EQUIVALENCE_RTOL, "atol": campaign.EQUIVALENCE_ATOL},
+                      for name, value in result.check_options.as_dict().items()},
+            "equivalence": {"rtol": result.equivalence.rtol, "atol": result.equivalence.atol},
             "time_limit": _number(result.time_limit),
             "operators": list(result.operators),
         },
         "baseline": {
-            "verdicts": [run.verdict for run in result.baseline],
+            "verdicts": [run.status.value for run in result.baseline],
             "differences": [_number(run.difference) for run in result.baseline],
         },
         "interrupted": result.interrupted,
         "not_run": [mutant.id for mutant in result.not_run],
-        "summary": {**counts, "score": _number(result.score),
-                    "check_score": _number(result.check_score)},
-        "families": {family: {"description": FAMILIES.get(family, ""), **_scores(row)}
-                     for family, row in result.families.items()},
+        "summary": _counts(result.counts),
+        "families": {family: {"description": result.family_description(family),
+                              **_counts(counts)}
+                     for family, counts in result.families.items()},
         "mutants": [_mutant(r) for r in result.results],
         "timing": {
             "total_seconds": _number(result.timing.get("total")),

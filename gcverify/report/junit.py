@@ -13,10 +13,11 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from gcverify.report._common import OUTCOME_LABELS, percent
+from gcverify.mutation.results import Outcome
+from gcverify.report.wording import percent
 
 if TYPE_CHECKING:
-    from gcverify.mutation.campaign import CampaignResult
+    from gcverify.mutation.results import CampaignResult
 
 __all__ = ["render_junit"]
 
@@ -39,11 +40,11 @@ def render_junit(result: CampaignResult) -> str:
     '0'
     """
     counts = result.counts
-    survived = counts["survived"]
-    skipped = counts["equivalent"] + len(result.not_run)
+    survived = counts[Outcome.SURVIVED]
+    skipped = counts[Outcome.EQUIVALENT] + len(result.not_run)
     total_seconds = f"{result.timing.get('total', 0.0):.3f}"
     suites = ET.Element("testsuites", name="gcverify mutate",
-                        tests=str(counts["total"] + len(result.not_run)),
+                        tests=str(counts.total + len(result.not_run)),
                         failures=str(survived), errors="0", skipped=str(skipped),
                         time=total_seconds)
     suite = ET.SubElement(suites, "testsuite",
@@ -62,18 +63,16 @@ def render_junit(result: CampaignResult) -> str:
                              classname=f"gcverify.mutation.{mutant.family}",
                              file=result.target.source.path, line=str(mutant.line),
                              time=f"{mutant_result.seconds:.3f}")
-        outcome = mutant_result.outcome.value
-        if outcome == "survived":
-            failure = ET.SubElement(case, "failure", type="survived",
-                                    message=_text(f"survived: {mutant_result.evidence}"))
+        outcome = mutant_result.outcome
+        said = f"{outcome.label}: {mutant_result.evidence}"
+        if outcome is Outcome.SURVIVED:
+            failure = ET.SubElement(case, "failure", type=outcome.value, message=_text(said))
             failure.text = _text(f"{mutant_result.evidence}\n\n{mutant.diff}\n")
-        elif outcome == "equivalent":
-            ET.SubElement(case, "skipped",
-                          message=_text(f"probably equivalent: {mutant_result.evidence}"))
+        elif outcome is Outcome.EQUIVALENT:
+            ET.SubElement(case, "skipped", message=_text(said))
         else:
             out = ET.SubElement(case, "system-out")
-            out.text = _text(f"{OUTCOME_LABELS[outcome]}: {mutant_result.evidence}\n\n"
-                             f"{mutant.diff}\n")
+            out.text = _text(f"{said}\n\n{mutant.diff}\n")
     for mutant in result.not_run:
         case = ET.SubElement(suite, "testcase", name=_text(f"{mutant.id}: {mutant.description}"),
                              classname=f"gcverify.mutation.{mutant.family}",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gcverify.report._common import (
-    OUTCOME_LABELS,
+from gcverify.mutation.results import Outcome
+from gcverify.report.wording import (
     fenced_block,
     headline,
     inline_code,
@@ -21,7 +21,7 @@ from gcverify.report._common import (
 )
 
 if TYPE_CHECKING:
-    from gcverify.mutation.campaign import CampaignResult, MutantResult
+    from gcverify.mutation.results import CampaignResult, MutantResult
 
 __all__ = ["render_markdown"]
 
@@ -50,27 +50,25 @@ def render_markdown(result: CampaignResult) -> str:
     **Score 100.0 %: 1 of 1 non-equivalent mutants detected; no mutant survived.**
     """
     target, counts = result.target, result.counts
-    check = result.check_options
+    options = result.check_options
     where = inline_code(target.source.path)
     lines = [f"## Mutation testing of `{target.source.name}` ({where})", "",
              f"**{headline(result)}**", ""]
     if result.interrupted:
         lines += [f"> **Interrupted.** {len(result.not_run)} mutants were not run; the "
-                  f"figures cover the {counts['total']} that finished.", ""]
+                  f"figures cover the {counts.total} that finished.", ""]
+    lines += ["| outcome | mutants |", "|---|---:|"]
+    for outcome in Outcome:
+        bold = "**" if outcome is Outcome.SURVIVED else ""
+        lines.append(f"| {bold}{outcome.description}{bold} | {bold}{counts[outcome]}{bold} |")
     lines += [
-        "| outcome | mutants |", "|---|---:|",
-        f"| killed by the gradient check | {counts['killed']} |",
-        f"| killed by an error (exception, wrong shape, crash) | {counts['killed_by_error']} |",
-        f"| timed out | {counts['timeout']} |",
-        f"| **survived** | **{counts['survived']}** |",
-        f"| probably equivalent | {counts['equivalent']} |",
-        f"| total | {counts['total']} |", "",
+        f"| total | {counts.total} |", "",
         f"Score = detected / (total − equivalent) = {percent(result.score)}; the gradient "
         f"check alone caught {percent(result.check_score)} of the mutants that ran without "
         "error.", "",
         f"Each mutant of {inline_code(target.source.name)} (line {target.source.first_line}) was "
         f"checked against {inline_code(target.forward_name)} with `check_backprop` (threshold "
-        f"{check.get('threshold')}, method {check.get('method')}) on {result.n_examples} "
+        f"{options.threshold}, method {options.method}) on {result.n_examples} "
         f"examples: {target.example_description}. Seed {result.seed}, gcverify "
         f"{result.tool_version}.", "",
         "### By operator family", "",
@@ -78,9 +76,8 @@ def render_markdown(result: CampaignResult) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for family, row in result.families.items():
-        lines.append(f"| {family} | {row['total']} | {row['killed']} | {row['killed_by_error']} "
-                     f"| {row['timeout']} | {row['survived']} | {row['equivalent']} "
-                     f"| {percent(row['score'])} |")
+        cells = " | ".join(str(count) for count in (row.total, *(row[o] for o in Outcome)))
+        lines.append(f"| {family} | {cells} | {percent(row.score)} |")
     lines += ["", "### Survivors", ""]
     if result.survivors:
         lines += ["The gradients of these mutants differ from the original's, yet the check "
@@ -96,14 +93,14 @@ def render_markdown(result: CampaignResult) -> str:
                   "they are left out of the score.", ""]
         for mutant_result in equivalents:
             lines += _mutant_block(mutant_result)
-    lines += ["<details>", f"<summary>All {counts['total']} mutants</summary>", "",
+    lines += ["<details>", f"<summary>All {counts.total} mutants</summary>", "",
               "| mutant | line | change | outcome | detection | difference | why |",
               "|---|---:|---|---|---:|---:|---|"]
     for mutant_result in result.results:
         mutant = mutant_result.mutant
         lines.append(
             f"| {inline_code(mutant.id)} | {mutant.line} | {markdown_cell(mutant.description)} "
-            f"| {OUTCOME_LABELS[mutant_result.outcome.value]} | {rate(mutant_result)} "
+            f"| {mutant_result.outcome.label} | {rate(mutant_result)} "
             f"| {scientific(mutant_result.difference)} | {markdown_cell(_why(mutant_result))} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)

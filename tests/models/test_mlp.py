@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -188,3 +190,13 @@ def test_bad_architectures_are_rejected_clearly(kwargs, message):
 def test_bad_batch_size_is_rejected_clearly():
     with pytest.raises(InvalidArgument, match=r"^m=0 is not a positive integer; "):
         MLP((2, 1)).make_batch(0)
+
+
+def test_the_batched_cost_stands_in_only_for_the_networks_own_forward():
+    net, twin = MLP((2, 3, 1)), MLP((2, 3, 1))            # equal, but not the same network
+    X, Y = net.make_batch(3)
+    assert net.batched_cost(net.forward, X, Y).net is net
+    assert net.batched_cost(twin.forward, X, Y) is None
+    assert net.batched_cost(lambda X, Y, p: net.forward(X, Y, p), X, Y) is None
+    # Something that looks like MLP.forward but is bound to nothing is not it either.
+    assert net.batched_cost(SimpleNamespace(__func__=MLP.forward), X, Y) is None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from gcverify import check_backprop
+from gcverify import CheckOptions, Verdict, check_backprop
 from gcverify.errors import InvalidArgument
 from gcverify.models import notebook as nb
 from gcverify.mutation import (
+    ExampleStatus,
     NotebookExamples,
     Outcome,
     Target,
@@ -36,7 +39,7 @@ def test_a_scaling_mutant_is_killed_with_its_block_named_and_a_shrunk_example():
     result = run_campaign(target, examples=3, mutants=pick(target, "dW2 × 2"), jobs=1)
     (killed,) = result.results
     assert killed.outcome is Outcome.KILLED
-    assert killed.detection_rate == 1.0 and killed.detected == 3
+    assert killed.detection_rate == 1.0 and killed.failing_examples == 3
     example = killed.killing_example
     assert example.blocks == ("dW2",)
     assert example.diagnosis == "dW2 ≈ 2.000 × numerical (scaling bug)"
@@ -48,7 +51,7 @@ def test_a_scaling_mutant_is_killed_with_its_block_named_and_a_shrunk_example():
     mutant = killed.mutant.compile(vars(nb))
     replay = check_backprop(nb.forward_propagation_n, mutant, example.X, example.Y,
                             example.parameters)
-    assert replay.verdict.value == "fail"
+    assert replay.verdict is Verdict.FAIL
     assert check_backprop(nb.forward_propagation_n, nb.backward_propagation_n, example.X,
                           example.Y, example.parameters).passed
 
@@ -72,7 +75,7 @@ def test_a_mutant_that_raises_is_killed_by_error_not_by_the_check():
     raised = outcome_of(mixed_campaign(), "raise RuntimeError('boom <&>')")
     assert raised.outcome is Outcome.KILLED_BY_ERROR
     assert raised.error == "RuntimeError: boom <&>"
-    assert [run.verdict for run in raised.runs] == ["error"] * 4
+    assert [run.status for run in raised.runs] == [ExampleStatus.ERROR] * 4
     assert raised.detection_rate == 0.0
 
 
@@ -117,8 +120,9 @@ def test_a_change_below_the_checks_resolution_survives():
 
 def test_counts_and_scores_of_a_mixed_campaign():
     result = mixed_campaign()
-    assert result.counts == {"total": 7, "killed": 1, "killed_by_error": 3, "timeout": 1,
-                             "survived": 1, "equivalent": 1}
+    assert result.counts.as_dict() == {"total": 7, "killed": 1, "killed_by_error": 3,
+                                       "timeout": 1, "survived": 1, "equivalent": 1}
+    assert result.counts[Outcome.KILLED_BY_ERROR] == 3 and result.counts.judged == 6
     assert result.score == pytest.approx(5 / 6)
     assert result.check_score == pytest.approx(1 / 2)
     assert not result.passed
@@ -158,20 +162,21 @@ def test_a_backward_pass_that_already_fails_is_refused():
     ({"jobs": 0}, "jobs=0 is not a positive integer"),
     ({"time_limit": -1}, "time_limit=-1 is not a positive number of seconds"),
     ({"check_options": {"treshold": 1e-7}},
-     "check_options=['treshold'] are not options of check_backprop"),
+     "check_options={'treshold': 1e-07} is not a CheckOptions; pass e.g. "
+     "CheckOptions(threshold=1e-6), or None"),
 ])
 def test_bad_arguments(options, message):
-    with pytest.raises(InvalidArgument, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
         run_campaign(notebook_target(), mutants=[], **options)
 
 
 def test_check_options_are_passed_on_and_reported_with_the_defaults():
     target = notebook_target()
     result = run_campaign(target, examples=1, mutants=pick(target, "dW2 × 2"), jobs=1,
-                          check_options={"threshold": 1e-6})
-    assert dict(result.check_options) == {"threshold": 1e-6, "method": "central",
-                                          "epsilon": None, "seed": None, "sample": None,
-                                          "noise_limit": 1e-4}
+                          check_options=CheckOptions(threshold=1e-6))
+    assert result.check_options.as_dict() == {"threshold": 1e-6, "method": "central",
+                                              "epsilon": None, "seed": 0, "sample": None,
+                                              "noise_limit": 1e-4}
     assert result.results[0].outcome is Outcome.KILLED
 
 
@@ -179,7 +184,7 @@ def test_check_options_are_passed_on_and_reported_with_the_defaults():
 
 def test_default_target_has_at_least_40_mutants_over_at_least_8_families():
     result = default_campaign()
-    assert result.counts["total"] >= 40
+    assert result.counts.total >= 40
     assert len(result.families) >= 8
     assert not result.interrupted and not result.not_run
 
@@ -188,7 +193,7 @@ def test_default_target_scores_100_percent_of_the_non_equivalent_mutants():
     result = default_campaign()
     assert result.score == 1.0 and result.passed
     assert result.survivors == ()
-    assert result.counts["timeout"] == 0
+    assert result.counts[Outcome.TIMEOUT] == 0
 
 
 def test_default_target_every_scaling_and_sign_mutant_is_killed_by_the_check_itself():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -13,9 +14,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from gcverify.cli import main
-from gcverify.mutation.command import mutate
-from tests.mutation.campaigns import TINY_FILE
+from gcverify.cli import cli, main
+from gcverify.report import render_json
+from tests.mutation.campaigns import TINY_FILE, default_campaign
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def tiny_file(tmp_path):
 
 
 def invoke(*argv):
-    return CliRunner().invoke(mutate, list(map(str, argv)), catch_exceptions=False)
+    return CliRunner().invoke(cli, ["mutate", *map(str, argv)], catch_exceptions=False)
 
 
 def test_help():
@@ -80,13 +81,20 @@ def test_a_survivor_exits_1_and_fails_in_junit(tiny_file, tmp_path):
     assert suites.get("failures") == "1"
 
 
-def test_the_default_target(tmp_path):
-    result = invoke("--examples", 2, "--output", tmp_path / "out")
+@pytest.mark.slow
+def test_the_default_target_is_the_librarys_default_campaign(tmp_path):
+    # A full campaign (142 mutants × 12 examples): the suite's other tests share the
+    # library's run (tests.mutation.campaigns.default_campaign); this one adds the CLI's.
+    result = invoke("--jobs", 2, "--output", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Mutation testing backward_propagation_n "
                                     "(gcverify/models/notebook.py, line ")
     document = json.loads((tmp_path / "out" / "report.json").read_text())
     assert document["summary"]["survived"] == 0 and document["summary"]["total"] >= 40
+    del document["timing"]
+    expected = json.loads(render_json(default_campaign()))
+    del expected["timing"]
+    assert document == expected
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -95,16 +103,17 @@ def test_the_default_target(tmp_path):
     (["{file}", "--forward", "forward", "--case", "case"],
      "gcverify: error: FILE='/"),
     (["{file}", "--forward", "forward", "--backward", "backprop", "--case", "case"],
-     "gcverify: error: backward='backprop' is not a function defined in {file}; use one of "
+     "gcverify: error: --backward='backprop' is not a function defined in {file}; use one of "
      "backward, case, forward"),
     (["{file}", "--forward", "forward", "--backward", "backward"],
-     "gcverify: error: case=None and layers=None are both missing; pass exactly one"),
+     "gcverify: error: --case and --layers are both missing; pass exactly one"),
     (["{file}", "--forward", "forward", "--backward", "backward", "--layers", "3,x"],
      "gcverify: error: --layers='3,x' is not a list of at least two positive widths"),
     (["{file}", "--forward", "forward", "--backward", "backward", "--case", "case",
       "--batch", "3"],
      "gcverify: error: --batch=3 only applies with --layers"),
-    (["--backward", "backward"], "gcverify: error: FILE=None is missing but --backward name"),
+    (["--backward", "backward"], "gcverify: error: FILE is missing but --backward name"),
+    (["--threshold", "0"], "gcverify: error: --threshold=0.0 is not a positive finite number"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_2(tiny_file, argv, message):
     argv = [arg.format(file=tiny_file) for arg in argv]
@@ -113,13 +122,21 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(tiny_file, argv, message):
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith(message.format(file=tiny_file))
-    if "--backward" not in argv:
+    if "--backward" not in argv and "--forward" in argv:
         assert " needs --backward NAME; name the functions to check" in result.stderr
 
 
 def test_click_usage_errors_exit_2(capsys):
     assert main(["mutate", "--examples", "0"]) == 2
     assert "Invalid value for '--examples'" in capsys.readouterr().err
+
+
+def read_line_within(stream, seconds: float) -> str:
+    """The next line of a child's pipe, or a test failure after ``seconds``."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    if not ready:
+        pytest.fail(f"no output within {seconds} s")
+    return stream.readline()
 
 
 def test_ctrl_c_writes_a_partial_report(tmp_path):
@@ -129,16 +146,22 @@ def test_ctrl_c_writes_a_partial_report(tmp_path):
          "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        first = process.stderr.readline()  # the first tenth is done
+        first = read_line_within(process.stderr, 120)  # the first tenth is done
         assert first.startswith("mutants "), first
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=60)
     finally:
         process.kill()
+        process.wait()
     assert process.returncode == 130, stdout
     assert "Interrupted: " in stdout
+    # What finished is in every report; what did not is listed, and nothing is counted twice.
     document = json.loads((out / "report.json").read_text())
-    assert document["interrupted"] is True
-    assert 0 < document["summary"]["total"] < document["summary"]["total"] + len(
-        document["not_run"])
-    assert document["not_run"]
+    finished, not_run = document["summary"]["total"], document["not_run"]
+    assert document["interrupted"] is True and finished >= 1 and not_run
+    assert finished == len(document["mutants"])
+    ids = [m["id"] for m in document["mutants"]] + not_run
+    assert len(ids) == len(set(ids)) == 142    # every mutant of the default target, once
+    assert "**Interrupted.**" in (out / "report.md").read_text()
+    suites = ET.parse(out / "report.xml").getroot()
+    assert int(suites.get("tests")) == 142 and int(suites.get("skipped")) >= len(not_run)

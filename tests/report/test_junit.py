@@ -18,7 +18,7 @@ def test_one_test_case_per_mutant_and_survivors_fail():
     assert suites.tag == "testsuites"
     (suite,) = suites.findall("testsuite")
     cases = suite.findall("testcase")
-    assert len(cases) == result.counts["total"] == int(suite.get("tests"))
+    assert len(cases) == result.counts.total == int(suite.get("tests"))
     failed = [case for case in cases if case.find("failure") is not None]
     skipped = [case for case in cases if case.find("skipped") is not None]
     assert [case.get("name").split(":")[0] for case in failed] == [

@@ -34,7 +34,7 @@ def test_tables_have_one_row_per_family_and_per_mutant():
     family_rows = [line for line in lines if line.startswith("| ") and line.endswith(" % |")]
     assert len(family_rows) == len(result.families)
     mutant_rows = [line for line in lines if line.startswith("| `")]
-    assert len(mutant_rows) == result.counts["total"]
+    assert len(mutant_rows) == result.counts.total
     # Every row has the header's number of cells, even with | in the text.
     assert all(row.replace("\\|", "").count("|") == 8 for row in mutant_rows)
 

@@ -1,7 +1,8 @@
-"""Wording shared by the renderers: numbers, outcomes and headline sentences.
+"""Wording shared by the renderers (and by ``.ci/mutmut_report.py``): numbers,
+headline sentences and Markdown that survives any text.
 
-Renderers only read a :class:`~gcverify.mutation.campaign.CampaignResult`; they never
-import the campaign at run time (it imports them), so outcomes are compared by value.
+Renderers only read a :class:`~gcverify.mutation.results.CampaignResult`: outcome
+labels live on :class:`~gcverify.mutation.results.Outcome` itself.
 """
 
 from __future__ import annotations
@@ -9,11 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gcverify.mutation.campaign import CampaignResult, MutantResult
+    from gcverify.mutation.results import CampaignResult, MutantResult
 
 __all__ = [
-    "OUTCOME_LABELS",
-    "OUTCOME_ORDER",
     "fenced_block",
     "headline",
     "inline_code",
@@ -22,16 +21,6 @@ __all__ = [
     "rate",
     "scientific",
 ]
-
-OUTCOME_ORDER = ("survived", "timeout", "killed_by_error", "equivalent", "killed")
-OUTCOME_LABELS = {
-    "killed": "killed",
-    "killed_by_error": "killed by error",
-    "timeout": "timeout",
-    "survived": "survived",
-    "equivalent": "probably equivalent",
-}
-
 
 def percent(value: float | None) -> str:
     """``100.0 %``, or ``n/a``.
@@ -44,7 +33,7 @@ def percent(value: float | None) -> str:
 
 def rate(result: MutantResult) -> str:
     """The detection rate as ``detected/run``, or ``-``."""
-    return f"{result.detected}/{len(result.runs)}" if result.runs else "-"
+    return f"{result.failing_examples}/{len(result.runs)}" if result.runs else "-"
 
 
 def scientific(value: float | None) -> str:
@@ -59,10 +48,9 @@ def scientific(value: float | None) -> str:
 def headline(result: CampaignResult) -> str:
     """The verdict in one sentence."""
     counts = result.counts
-    judged = counts["total"] - counts["equivalent"]
-    detected = judged - counts["survived"]
-    text = (f"Score {percent(result.score)}: {detected} of {judged} non-equivalent mutants "
-            f"detected")
+    detected = counts.judged - len(result.survivors)
+    text = (f"Score {percent(result.score)}: {detected} of {counts.judged} non-equivalent "
+            f"mutants detected")
     if result.survivors:
         text += f"; {len(result.survivors)} survived"
     else:

@@ -1,0 +1,78 @@
+"""A plain-text progress bar on stderr, for campaigns.
+
+>>> import io
+>>> from types import SimpleNamespace
+>>> stream = io.StringIO()
+>>> bar = ProgressBar(stream, interactive=False, width=10)
+>>> bar(1, 2, SimpleNamespace(outcome=SimpleNamespace(label="killed")))
+>>> print(stream.getvalue().strip())
+mutants 1/2 [#####-----]  killed 1  0 s
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import IO, Any
+
+__all__ = ["ProgressBar", "progress_bar"]
+
+
+class ProgressBar:
+    """``progress(done, total, result)`` for :func:`gcverify.mutation.run_campaign`.
+
+    On a terminal it redraws one line; elsewhere it writes a line at every tenth.
+    """
+
+    def __init__(self, stream: IO[str], *, interactive: bool, width: int = 30) -> None:
+        self.stream = stream
+        self.interactive = interactive
+        self.width = width
+        self.tally: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self.shown_tenth = -1
+
+    def __call__(self, done: int, total: int, result: Any) -> None:
+        self.tally[result.outcome.label] += 1
+        tenth = 10 * done // max(total, 1)
+        if self.interactive or tenth != self.shown_tenth or done == total:
+            self.shown_tenth = tenth
+            self._draw(done, total)
+
+    def finish(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _draw(self, done: int, total: int) -> None:
+        filled = self.width * done // max(total, 1)
+        counts = "  ".join(f"{label} {count}" for label, count in sorted(self.tally.items()))
+        elapsed = time.monotonic() - self.started
+        line = (f"mutants {done}/{total} [{'#' * filled}{'-' * (self.width - filled)}]"
+                + (f"  {counts}" if counts else "") + (f"  {elapsed:.0f} s" if done else ""))
+        if self.interactive:
+            self.stream.write("\r" + line + "\x1b[K")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def progress_bar(wanted: bool | None) -> Iterator[ProgressBar | None]:
+    """A bar on stderr when ``wanted`` (None: when stderr is a terminal), finished on exit.
+
+    >>> with progress_bar(False) as bar:
+    ...     bar is None
+    True
+    """
+    interactive = sys.stderr.isatty()
+    bar = ProgressBar(sys.stderr, interactive=interactive) \
+        if (wanted if wanted is not None else interactive) else None
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar.finish()

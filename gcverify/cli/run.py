@@ -1,0 +1,58 @@
+"""``gcverify run``: the main job on the built-in default, as a summary table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gcverify.cli.exit_codes import ExitCode
+from gcverify.cli.progress import progress_bar
+from gcverify.cli.shared import jobs_option, output_option, progress_option
+from gcverify.main_job import MainJob, run_main_job
+from gcverify.mutation.campaign import DEFAULT_EXAMPLES
+from gcverify.report import write_reports
+
+__all__ = ["run"]
+
+
+@click.command()
+@click.option("--networks", "n_networks", default=200, show_default=True,
+              type=click.IntRange(min=1), help="Generated networks in the property sweep.")
+@click.option("--examples", "n_examples", default=DEFAULT_EXAMPLES, show_default=True,
+              type=click.IntRange(min=1), help="Examples each mutant is checked on.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the sweep and of the campaign's examples.")
+@output_option("the mutation reports")
+@jobs_option("Mutants run")
+@progress_option
+def run(n_networks: int, n_examples: int, seed: int, output: str, jobs: int | None,
+        progress: bool | None) -> None:
+    """The main job, on the built-in default: replay the notebook, sweep the property
+    over generated networks, run the mutation campaign on the notebook's backprop,
+    write the reports, and print a summary table.
+
+    Exits 0 when the notebook is reproduced, no correct backprop failed and no
+    non-equivalent mutant survived; 1 otherwise; 130 if interrupted.
+    """
+    with progress_bar(progress) as bar:
+        job = run_main_job(networks=n_networks, examples=n_examples, seed=seed, jobs=jobs,
+                           progress=bar)
+    written = write_reports(job.campaign, output)
+    _print_job(job, written)
+    if job.campaign.interrupted:
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(ExitCode.OK if job.passed else ExitCode.FAILED)
+
+
+def _print_job(job: MainJob, written: dict[str, Path]) -> None:
+    click.echo("gcverify run: the main job on the built-in default\n")
+    click.echo(f"  {'step':<36} {'':<6} {'seconds':>7}  outcome")
+    for step in job.steps:
+        mark = click.style(f"{'ok' if step.ok else 'FAIL':<6}", fg="green" if step.ok else "red",
+                           bold=True)
+        click.echo(f"  {step.name:<36} {mark} {step.seconds:>7.1f}  {step.outcome}")
+    total = sum(step.seconds for step in job.steps)
+    click.echo(f"  {'total':<36} {'':<6} {total:>7.1f}")
+    click.echo("\nReports: " + ", ".join(str(path) for path in written.values()))

@@ -1,0 +1,157 @@
+"""The checker's options, defined once: :class:`CheckOptions`.
+
+Every way to set an option reads this one definition: the keyword-only parameters of
+:func:`gcverify.check_backprop` and friends take their defaults from it, the pytest
+plugin's ``--gcverify-*`` options and ``@pytest.mark.gradcheck(...)`` marker, and the
+command line's ``--threshold ...`` options are generated from its fields
+(:func:`option_fields`), and a campaign records the options it ran with as one
+:class:`CheckOptions`.
+
+>>> CheckOptions(threshold=1e-6).threshold
+1e-06
+>>> CheckOptions(method="forward")
+Traceback (most recent call last):
+...
+gcverify.errors.InvalidArgument: method='forward' is not a known method; use 'central', ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any
+
+from gcverify.errors import invalid_argument
+
+__all__ = ["METHODS", "CheckOptions", "OptionField", "option_fields"]
+
+#: Ways to compute the numerical gradient.
+METHODS = ("central", "complex", "auto")
+
+
+@dataclass(frozen=True)
+class OptionField:
+    """One option as front ends show it: name, default, help, and how to parse a string.
+
+    >>> spec = {f.name: f for f in option_fields()}["noise_limit"]
+    >>> spec.flag, spec.parse("1e-3"), spec.default
+    ('noise-limit', 0.001, 0.0001)
+    """
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any]
+    metavar: str
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def flag(self) -> str:
+        """The option's name in command lines: ``noise_limit`` -> ``noise-limit``."""
+        return self.name.replace("_", "-")
+
+
+def _option(default: Any, help: str, parse: Callable[[str], Any], metavar: str,
+            choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "parse": parse, "metavar": metavar,
+                                            "choices": choices})
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How a gradient check is done. Validated when made; immutable.
+
+    Each field's help below is the one description of that option, shown by
+    ``pytest --help`` and ``gcverify check --help`` too.
+
+    Examples
+    --------
+    >>> options = CheckOptions()
+    >>> options.threshold, options.method, options.epsilon
+    (2e-07, 'central', None)
+    >>> options.replace(sample=5).sample
+    5
+    >>> CheckOptions(threshold=-1)
+    Traceback (most recent call last):
+    ...
+    gcverify.errors.InvalidArgument: threshold=-1 is not a positive finite number; pass ...
+    """
+
+    threshold: float = _option(
+        2e-7, "largest acceptable difference |g - n| / (|g| + |n|), per block and over "
+        "the whole gradient (the notebook's is 2e-7)", float, "T")
+    method: str = _option(
+        "central", "numerical derivative: 'central' (central differences with error bars "
+        "and kink tests), 'complex' (the complex step, exact to rounding; an error if the "
+        "cost is not complex-safe) or 'auto' (complex where safe, else central)", str,
+        "METHOD", METHODS)
+    epsilon: float | None = _option(
+        None, "absolute step of the central difference (the notebook's is 1e-7); by "
+        "default cbrt(eps) * max(1, |θ|) per coordinate, with larger steps where the cost is "
+        "too noisy", float, "H")
+    seed: int = _option(
+        0, "seed of the check's random choices (the sampled coordinates, the direction of "
+        "the backward pass's rounding probe): the same seed gives the same result", int, "S")
+    sample: int | None = _option(
+        None, "check this many coordinates per block (by default every coordinate)", int,
+        "K")
+    noise_limit: float = _option(
+        1e-4, "largest relative numerical error |e| / (|g| + |n|) at which a block is still "
+        "judged (wider error bars make it INCONCLUSIVE)", float, "R")
+
+    def __post_init__(self) -> None:
+        _positive("threshold", self.threshold, "pass e.g. threshold=2e-7, the notebook's")
+        if self.method not in METHODS:
+            raise invalid_argument("method", self.method, "is not a known method",
+                                   "use 'central', 'complex' or 'auto'")
+        if self.epsilon is not None:
+            fix = "pass e.g. epsilon=1e-7, or None for the default step"
+            _positive("epsilon", self.epsilon, fix)
+            if self.epsilon >= 1:
+                raise invalid_argument("epsilon", self.epsilon, "is not a small step", fix)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, Integral):
+            raise invalid_argument("seed", self.seed, "is not an integer", "pass e.g. seed=0")
+        if self.sample is not None and (isinstance(self.sample, bool) or not isinstance(
+                self.sample, Integral) or self.sample < 1):
+            raise invalid_argument("sample", self.sample, "is not a positive integer",
+                                   "pass the number of coordinates to check per block, or "
+                                   "None for all")
+        _positive("noise_limit", self.noise_limit, "pass e.g. noise_limit=1e-4")
+
+    def replace(self, **changes: Any) -> CheckOptions:
+        """A copy with ``changes``, validated; a misspelt name is an error that lists the
+        right ones."""
+        known = tuple(f.name for f in dataclasses.fields(self))
+        for name, value in changes.items():
+            if name not in known:
+                raise invalid_argument(name, value, "is not a checker option",
+                                       f"use one of {', '.join(known)}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as keyword arguments of :func:`gcverify.check_backprop`.
+
+        >>> CheckOptions().as_dict()["noise_limit"]
+        0.0001
+        """
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def option_fields() -> tuple[OptionField, ...]:
+    """The fields of :class:`CheckOptions`, in order, as front ends generate options from.
+
+    >>> [spec.name for spec in option_fields()]
+    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit']
+    """
+    return tuple(OptionField(f.name, f.default, f.metadata["help"], f.metadata["parse"],
+                             f.metadata["metavar"], f.metadata["choices"])
+                 for f in dataclasses.fields(CheckOptions))
+
+
+def _positive(name: str, value: Any, fix: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or value <= 0:
+        raise invalid_argument(name, value, "is not a positive finite number", fix)
