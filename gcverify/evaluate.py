@@ -208,14 +208,16 @@ class BatchedEvaluator(Evaluator):
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        costs, kinks = self.cost.coordinate_costs(theta, index, h[:, None] * STENCIL)
+        costs, kinks = self.cost.coordinate_costs(theta.copy(), index.copy(),
+                                                  h[:, None] * STENCIL)
         return (np.asarray(costs, dtype=np.float64),
                 None if kinks is None else np.asarray(kinks, dtype=bool))
 
     def costs_at(self, theta: np.ndarray, index: np.ndarray,
                  offsets: np.ndarray) -> np.ndarray:
-        return np.asarray(self.cost.coordinate_costs(theta, index, offsets)[0],
-                          dtype=np.float64)
+        # Fresh copies: a user's cost may write into what it is given.
+        return np.asarray(self.cost.coordinate_costs(theta.copy(), index.copy(),
+                                                     offsets.copy())[0], dtype=np.float64)
 
 
 class ForwardEvaluator(Evaluator):

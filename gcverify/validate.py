@@ -28,9 +28,12 @@ def _dtype_problem(array: np.ndarray, kind_of_thing: str) -> tuple[str, str] | N
     dtype = array.dtype
     if dtype == np.float64:
         return None
-    if dtype.kind == "f":
+    if dtype.kind == "f" and dtype.itemsize < 8:
         return ("is too coarse for gradient checking (its rounding is near the 2e-7 "
                 "threshold)", f"compute {kind_of_thing} in float64, e.g. .astype(np.float64)")
+    if dtype.kind == "f":
+        return ("is wider than float64, which the checker computes in",
+                f"pass {kind_of_thing} as float64, e.g. .astype(np.float64)")
     if dtype.kind in "biu":
         return ("is not floating point", f"pass {kind_of_thing} as float64, "
                 "e.g. .astype(np.float64)")
@@ -73,7 +76,8 @@ def validate_parameters(parameters: Any) -> tuple[ParamLayout, np.ndarray]:
     finite = np.isfinite(theta)
     if not finite.all():
         name, index = layout.locate(int(np.argmin(finite)))
-        raise invalid_argument(f"parameters[{name!r}][{', '.join(map(str, index))}]",
+        where = f"[{', '.join(map(str, index))}]" if index else ""
+        raise invalid_argument(f"parameters[{name!r}]{where}",
                                float(theta[np.argmin(finite)]), "is not finite",
                                "pass finite parameters")
     return layout, theta

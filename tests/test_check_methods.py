@@ -72,3 +72,14 @@ def test_batched_and_loop_evaluation_agree(activation, cost):
     assert batched.evaluator == "batched" and loop.evaluator == "loop"
     assert batched.verdict is loop.verdict is Verdict.PASS
     np.testing.assert_allclose(batched.numerical, loop.numerical, rtol=1e-7, atol=1e-9)
+
+
+
+def test_complex_step_on_the_batched_reference_network():
+    # The reference network's own cost keeps the imaginary part: batched, complex-safe.
+    net = MLP((3, 4, 1), "tanh", "naive")
+    X, Y = net.make_batch(4, seed=1)
+    result = check_backprop(net.forward, net.backward, X, Y, net.init_parameters(seed=2),
+                            method="complex")
+    assert result.evaluator == "batched" and result.method == "complex"
+    assert result.verdict is Verdict.PASS and result.difference < 1e-12

@@ -243,7 +243,9 @@ class NetworkCost:
         return f"NetworkCost({self.net!r}, m={self.X.shape[1]})"
 
     def __call__(self, parameters: Mapping[str, np.ndarray]) -> float:
-        return float(self.net.forward(self.X, self.Y, parameters)[0])
+        # A complex cost (the complex step) keeps its imaginary part.
+        cost = self.net.forward(self.X, self.Y, parameters)[0]
+        return cost if np.iscomplexobj(cost) else float(cost)
 
     def at_vector(self, theta: np.ndarray) -> float:
         """The cost at a flat parameter vector (sharing the work of the next

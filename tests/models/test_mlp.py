@@ -200,3 +200,12 @@ def test_the_batched_cost_stands_in_only_for_the_networks_own_forward():
     assert net.batched_cost(lambda X, Y, p: net.forward(X, Y, p), X, Y) is None
     # Something that looks like MLP.forward but is bound to nothing is not it either.
     assert net.batched_cost(SimpleNamespace(__func__=MLP.forward), X, Y) is None
+
+
+def test_the_cost_is_a_python_float_and_a_complex_cost_keeps_its_imaginary_part():
+    net = MLP((2, 3, 1), "tanh", "naive")
+    X, Y = net.make_batch(3)
+    cost, parameters = net.cost_function(X, Y), net.init_parameters()
+    assert type(cost(parameters)) is float
+    shifted = {**parameters, "b2": parameters["b2"] + 1e-20j}
+    assert cost(shifted).imag != 0
