@@ -37,13 +37,15 @@ _PROBE_POINTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 
 def backward_rounding(forward: Callable[..., Any], backward: Callable[..., Any],
                       X: np.ndarray, Y: np.ndarray, layout: ParamLayout, theta: np.ndarray,
-                      seed: int | None) -> np.ndarray | None:
+                      seed: int | None,
+                      rounding_scale: np.ndarray | None = None) -> np.ndarray | None:
     """Rounding sigma of each analytic derivative at ``theta``, or None if unknown.
 
     The backward pass is run at five points along a random direction (drawn with
     ``seed``); a smooth gradient has a negligible fourth difference there, so what
     remains is rounding. The direction must not cross a kink (watched in the
-    forward's cache); shorter directions are tried if it does. One fourth difference
+    forward's cache, each value judged against ``rounding_scale`` when given, else its
+    array's size); shorter directions are tried if it does. One fourth difference
     per coordinate is a noisy estimate: each coordinate gets at least the root mean
     square of its block.
     """
@@ -58,7 +60,8 @@ def backward_rounding(forward: Callable[..., Any], backward: Callable[..., Any],
                 gradients.append(layout.flatten_gradients(backward(X.copy(), Y.copy(), cache)))
         except (InvalidArgument, ArithmeticError, ValueError, TypeError):
             return None
-        if cache_moves_non_smoothly(caches, cache_scale(cache)):
+        scale = rounding_scale if rounding_scale is not None else cache_scale(cache)
+        if cache_moves_non_smoothly(caches, scale):
             continue
         sigma = rounding_noise(np.stack(gradients))
         if not np.all(np.isfinite(sigma)):

@@ -169,7 +169,8 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
                                          role="forward")
 
     def analytic_noise() -> np.ndarray | None:
-        return backward_rounding(forward, backward, X, Y, layout, theta, options.seed)
+        return backward_rounding(forward, backward, X, Y, layout, theta, options.seed,
+                                 watcher.rounding_scale)
 
     result = _check(evaluator, theta, analytic, options, J0=cost,
                     analytic_noise=analytic_noise)
