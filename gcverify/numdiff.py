@@ -41,10 +41,12 @@ __all__ = [
     "STENCIL",
     "ComplexStep",
     "Derivatives",
+    "OneSided",
     "central_derivatives",
     "complex_step_estimates",
     "fourth_differences",
     "matches_one_side",
+    "one_sided_derivatives",
     "probe_noise",
     "rounding_noise",
     "step_sizes",
@@ -144,6 +146,47 @@ def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
                        max(pooled / NOISE_IN_FOURTH, typical, noise_floor))
 
 
+@dataclass(frozen=True)
+class OneSided:
+    """The one-sided derivative closest to each analytic value, and its error bar.
+
+    ``matches``: the analytic value is within the bar of the left or the right
+    derivative; ``value`` and ``error``: that side's estimate and bar (where both
+    match, the one with the smaller bar; where none does, the closer one).
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    matches: np.ndarray
+
+
+def one_sided_derivatives(J0: float, costs: np.ndarray, h: np.ndarray, analytic: np.ndarray,
+                          noise: float) -> OneSided:
+    """The left and right derivatives at a kink, the one the analytic value takes.
+
+    See :func:`matches_one_side` for the estimates and their error bars.
+
+    >>> J = lambda t: abs(t)                        # kink at 0, one-sided slopes -1, 1
+    >>> costs = np.array([[J(t * 1e-3) for t in STENCIL]])
+    >>> found = one_sided_derivatives(0.0, costs, np.array([1e-3]), np.array([-0.9]), 0.0)
+    >>> found.value.round(12).tolist(), found.matches.tolist()
+    ([-1.0], [False])
+    """
+    Jm2, Jm1, Jp1, Jp2 = costs.T
+    with np.errstate(invalid="ignore", over="ignore"):
+        right = (-3 * J0 + 4 * Jp1 - Jp2) / (2 * h)
+        left = (3 * J0 - 4 * Jm1 + Jm2) / (2 * h)
+        rounding = 8 * noise / h + EPS * max(1.0, abs(J0))
+        right_bar = np.abs(right - (Jp1 - J0) / h) + rounding
+        left_bar = np.abs(left - (J0 - Jm1) / h) + rounding
+        right_gap, left_gap = np.abs(analytic - right), np.abs(analytic - left)
+    right_ok, left_ok = right_gap <= right_bar, left_gap <= left_bar
+    take_right = np.where(right_ok & left_ok, right_bar <= left_bar,
+                          right_ok | (~left_ok & (right_gap <= left_gap)))
+    return OneSided(np.where(take_right, right, left), np.where(take_right, right_bar, left_bar),
+                    right_ok | left_ok)
+
+
 def matches_one_side(J0: float, costs: np.ndarray, h: np.ndarray, analytic: np.ndarray,
                      noise: float) -> np.ndarray:
     """Does each analytic value equal the left or the right derivative?
@@ -162,14 +205,7 @@ def matches_one_side(J0: float, costs: np.ndarray, h: np.ndarray, analytic: np.n
     >>> matches_one_side(0.0, costs, np.array([1e-3]), np.array([0.5]), 0.0).tolist()
     [False]
     """
-    Jm2, Jm1, Jp1, Jp2 = costs.T
-    with np.errstate(invalid="ignore", over="ignore"):
-        right = (-3 * J0 + 4 * Jp1 - Jp2) / (2 * h)
-        left = (3 * J0 - 4 * Jm1 + Jm2) / (2 * h)
-        rounding = 8 * noise / h + EPS * max(1.0, abs(J0))
-        right_bar = np.abs(right - (Jp1 - J0) / h) + rounding
-        left_bar = np.abs(left - (J0 - Jm1) / h) + rounding
-        return (np.abs(analytic - right) <= right_bar) | (np.abs(analytic - left) <= left_bar)
+    return one_sided_derivatives(J0, costs, h, analytic, noise).matches
 
 
 def probe_noise(J0: float, costs: np.ndarray) -> float:

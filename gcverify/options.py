@@ -30,6 +30,9 @@ __all__ = ["METHODS", "CheckOptions", "OptionField", "option_fields"]
 
 #: Ways to compute the numerical gradient.
 METHODS = ("central", "complex", "auto")
+# A threshold must be below this: the difference |k - 1| / (|k| + 1) of a gradient k = 3
+# times too large.
+_LARGEST_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,12 @@ class CheckOptions:
 
     def __post_init__(self) -> None:
         _positive("threshold", self.threshold, "pass e.g. threshold=2e-7, the notebook's")
+        if self.threshold >= _LARGEST_THRESHOLD:
+            # |k g - g| / (|k g| + |g|) = 1/2 at k = 3: nothing milder than a threefold
+            # error (or a sign error) could fail.
+            raise invalid_argument("threshold", self.threshold, "is not below 0.5, the "
+                                   "difference of a gradient 3 times too large, so no milder "
+                                   "bug could fail", "pass e.g. threshold=2e-7, the notebook's")
         if self.method not in METHODS:
             raise invalid_argument("method", self.method, "is not a known method",
                                    "use 'central', 'complex' or 'auto'")

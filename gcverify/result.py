@@ -7,17 +7,58 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from gcverify.numdiff import COMPLEX_STEP, DEFAULT_STEP
 from gcverify.options import CheckOptions
 
-__all__ = ["BlockFinding", "Entry", "GradCheckResult", "Verdict"]
+__all__ = ["BlockFinding", "BlockMap", "Entry", "FrozenMap", "GradCheckResult", "Verdict"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V]):
+    """A read-only mapping that pickles (results travel between processes).
+
+    >>> counts = FrozenMap({"kink": 2})
+    >>> counts["kink"], dict(counts)
+    (2, {'kink': 2})
+    >>> counts["kink"] = 3
+    Traceback (most recent call last):
+    ...
+    TypeError: 'FrozenMap' object does not support item assignment
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[K, V] | None = None) -> None:
+        self._items: dict[K, V] = dict(items or {})
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self) == dict(other) if isinstance(other, Mapping) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._items,))
 
 
 class Verdict(enum.Enum):
@@ -60,7 +101,12 @@ class BlockFinding:
     ``excluded`` counts the coordinates left out of the verdict, by reason;
     ``informative`` is False when the error bars are too wide to see a mismatch of
     ``noise_limit`` (for a block that passes: its gradient is zero here, so a
-    scaling bug in it could not show at this point).
+    scaling bug in it could not show at this point). ``gradient_key`` is the block's one
+    name in reports: the key its gradient was found under (``"dW2"``, or ``"W2"``).
+    ``max_absolute`` and ``max_relative``: the largest ``|g - n|`` and ``|g - n| / |n|``
+    over the judged coordinates, as numpy.testing reports them. ``at_kinks``: how many
+    of the judged coordinates sit at a kink, judged by the one-sided derivative that
+    backprop takes there.
 
     >>> from gcverify import check_backprop
     >>> from gcverify.models import notebook as nb
@@ -85,11 +131,41 @@ class BlockFinding:
     worst: tuple[Entry, ...]
     diagnosis: str
     informative: bool = True
+    max_absolute: float = math.nan
+    max_relative: float = math.nan
+    at_kinks: int = 0
 
     def __repr__(self) -> str:
         scale = "None" if self.scale is None else f"{self.scale:.4g}"
         return (f"BlockFinding({self.name!r}, {self.verdict}, difference="
                 f"{_number(self.difference)}, scale={scale})")
+
+
+class BlockMap(FrozenMap[str, BlockFinding]):
+    """The blocks of a result by parameter name (``"W2"``), also found by their gradient's
+    key (``"dW2"``).
+
+    >>> from gcverify.models import notebook as nb
+    >>> from gcverify import check_backprop
+    >>> X, Y, p = nb.gradient_check_n_test_case()
+    >>> blocks = check_backprop(nb.forward_propagation_n, nb.backward_propagation_n, X, Y,
+    ...                         p).blocks
+    >>> blocks["dW2"] is blocks["W2"], list(blocks)[:2]
+    (True, ['W1', 'b1'])
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> BlockFinding:
+        if key in self._items:
+            return self._items[key]
+        for block in self._items.values():
+            if block.gradient_key == key:
+                return block
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items or any(b.gradient_key == key for b in self._items.values())
 
 
 @dataclass(frozen=True)
@@ -122,13 +198,14 @@ class GradCheckResult:
     n_judged: int
     excluded: Mapping[str, int]
     evaluator: str = "loop"
+    n_at_kinks: int = 0
     analytic: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     numerical: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     error: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "blocks", MappingProxyType(dict(self.blocks)))
-        object.__setattr__(self, "excluded", MappingProxyType(dict(self.excluded)))
+        object.__setattr__(self, "blocks", BlockMap(self.blocks))
+        object.__setattr__(self, "excluded", FrozenMap(self.excluded))
         for name in ("analytic", "numerical", "error"):
             array = np.array(getattr(self, name), dtype=np.float64)
             array.flags.writeable = False
@@ -177,6 +254,7 @@ class GradCheckResult:
             "evaluator": self.evaluator,
             "n_coordinates": self.n_coordinates,
             "n_judged": self.n_judged,
+            "n_at_kinks": self.n_at_kinks,
             "excluded": dict(self.excluded),
             "reasons": list(self.reasons),
             "blocks": {name: {
@@ -186,6 +264,7 @@ class GradCheckResult:
                 "resolution": _json_number(block.resolution),
                 "size": block.size,
                 "judged": block.judged,
+                "at_kinks": block.at_kinks,
                 "excluded": dict(block.excluded),
                 "informative": block.informative,
                 "diagnosis": block.diagnosis,
@@ -220,7 +299,9 @@ class GradCheckResult:
             f"  threshold {self.threshold:g} | method {self.method} | step "
             f"{_describe_step(self.options.epsilon, self.method)} | "
             f"{self.evaluator} evaluation",
-            f"  {self.n_coordinates} coordinates, {self.n_judged} judged, {excluded} excluded"
+            f"  {self.n_coordinates} coordinates, {self.n_judged} judged"
+            + (f" ({self.n_at_kinks} at kinks, by one-sided derivatives)"
+               if self.n_at_kinks else "") + f", {excluded} excluded"
             + (f" ({_counts(self.excluded)})" if excluded else ""),
             f"  difference {_number(self.difference)} (the notebook's formula over the "
             "judged coordinates)",
@@ -270,6 +351,9 @@ def _block_failure_lines(block: BlockFinding) -> list[str]:
              f"    {'index':<12} {'analytic':>24} {'numerical':>24}"]
     for entry in block.worst:
         lines.append(f"    {entry.index!s:<12} {entry.analytic!r:>24} {entry.numerical!r:>24}")
+    if math.isfinite(block.max_absolute):
+        lines += [f"    Max absolute difference: {block.max_absolute:.6g}",
+                  f"    Max relative difference: {block.max_relative:.6g}"]
     lines.append(f"    {block.diagnosis}")
     return lines
 
@@ -282,6 +366,6 @@ def _block_table_header() -> str:
 def _block_table_row(block: BlockFinding) -> str:
     scale = "-" if block.scale is None else f"{block.scale:.4g}"
     verdict = str(block.verdict) + ("" if block.informative else "*")
-    return (f"  {block.name:<8} {verdict:<13} {_number(block.difference):>12} {scale:>9} "
+    return (f"  {block.gradient_key:<8} {verdict:<13} {_number(block.difference):>12} {scale:>9} "
             f"{f'{block.judged}/{block.size}':>9} {_number(block.resolution):>11}  "
-            f"{_counts(block.excluded) or '-'}")
+            f"{_counts({**block.excluded, 'one-sided at kink': block.at_kinks}) or '-'}")

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -26,7 +25,7 @@ from hypothesis import strategies as st
 from gcverify.check import check_backprop
 from gcverify.errors import invalid_argument
 from gcverify.options import CheckOptions
-from gcverify.result import Verdict
+from gcverify.result import FrozenMap, Verdict
 from gcverify.strategies import Network, networks
 
 __all__ = ["SweepResult", "sweep_correct_backprop"]
@@ -45,8 +44,8 @@ class SweepResult:
 
     def __post_init__(self) -> None:
         counts = {verdict: self.verdicts.get(verdict, 0) for verdict in Verdict}
-        object.__setattr__(self, "verdicts", MappingProxyType(counts))
-        object.__setattr__(self, "reasons", MappingProxyType(dict(self.reasons)))
+        object.__setattr__(self, "verdicts", FrozenMap(counts))
+        object.__setattr__(self, "reasons", FrozenMap(dict(self.reasons)))
 
     @property
     def passed(self) -> bool:

@@ -6,7 +6,9 @@ Valid arguments come back as new arrays the checker owns, so nothing the checker
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from gcverify.errors import invalid_argument
 from gcverify.params import ParamLayout, gradient_key
 
 __all__ = [
+    "AnalyticGradient",
     "callable_signature",
     "validate_callable",
     "validate_data",
@@ -83,47 +86,94 @@ def validate_parameters(parameters: Any) -> tuple[ParamLayout, np.ndarray]:
     return layout, theta
 
 
+@dataclass(frozen=True)
+class AnalyticGradient:
+    """The analytic gradient as the checker reads it.
+
+    ``vector``: a new flat float64 vector in the layout's order, 0 where a block is
+    missing (a forgotten gradient is, in effect, zero). ``keys``: the key each block
+    was found under (``"dW1"`` or ``"W1"``; ``"dW1"`` when missing), the block's one name
+    in every report. ``missing``: the blocks with no gradient. ``stray``: keys that name
+    no parameter and are not intermediates such as ``dZ1`` (a typo like ``"db_3"``, a
+    tuple), as ``repr`` strings.
+    """
+
+    vector: np.ndarray
+    keys: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    stray: tuple[str, ...] = ()
+
+
 def validate_gradients(gradients: Any, layout: ParamLayout,
-                       source: str = "gradients") -> np.ndarray:
-    """The analytic gradient as a new flat float64 vector in ``layout``'s order.
+                       source: str = "gradients") -> AnalyticGradient:
+    """The analytic gradient of each block, read from ``gradients``.
 
     Keys may be the parameter names (``"W1"``) or the notebook's (``"dW1"``);
-    intermediate gradients (``"dZ1"``, ``"dA1"``) are ignored. A key that looks like
-    the gradient of a parameter that does not exist (``"dW4"``) is an error.
-    Non-finite values are *not* an error here: they make the check FAIL.
+    intermediate gradients (``"dZ1"``, ``"dA1"``) are ignored. A block with no gradient
+    is not an error here: it makes the check FAIL (a backward pass that forgets a
+    gradient has a bug), and so do non-finite values. Keys naming both ``"W1"`` and
+    ``"dW1"`` are ambiguous: an error naming both.
+
+    >>> layout = ParamLayout(("W1", "b1"), ((1, 2), (1, 1)))
+    >>> found = validate_gradients({"dW1": np.ones((1, 2)), "db_1": np.ones((1, 1))}, layout)
+    >>> found.vector.tolist(), found.keys, found.missing, found.stray
+    ([1.0, 1.0, 0.0], ('dW1', 'db1'), ('b1',), ("'db_1'",))
     """
     if not isinstance(gradients, Mapping):
         raise invalid_argument(source, gradients, "is not a dict of arrays",
                                "give a dict like {'dW1': dW1, 'db1': db1}, as the "
                                "notebook's backward_propagation_n returns")
-    names = set(layout.names)
-    for key in gradients:
-        if not isinstance(key, str):
-            raise invalid_argument("gradients.keys()", list(gradients),
-                                   f"has a non-string key {key!r}",
-                                   "key gradients like 'dW1' or 'W1'")
-        stripped = key[1:] if key.startswith("d") else key
-        if key in names or stripped in names:
+    vector = np.zeros(layout.size)
+    keys, missing = [], []
+    for name, shape, start, stop in zip(layout.names, layout.shapes, layout.offsets,
+                                        layout.offsets[1:]):
+        found = [key for key in (name, gradient_key(name)) if key in gradients]
+        if len(found) == 2:
+            raise invalid_argument(f"{source}.keys()", _shown_keys(gradients),
+                                   f"has both {name!r} and {gradient_key(name)!r}",
+                                   "keep one gradient per parameter")
+        if not found:
+            keys.append(gradient_key(name))
+            missing.append(name)
             continue
-        if not key.startswith("d") or stripped[:1] in ("W", "b"):
-            raise invalid_argument(f"gradients[{key!r}]", gradients[key],
-                                   f"has no parameter {stripped!r}",
-                                   f"remove it, or add {stripped!r} to parameters")
-    for name, shape in zip(layout.names, layout.shapes):
-        key = name if name in gradients else gradient_key(name)
-        if key not in gradients:
-            raise invalid_argument("gradients.keys()", sorted(gradients),
-                                   f"lacks {name!r} or {gradient_key(name)!r}",
-                                   f"add the gradient of parameter {name!r}")
+        key = found[0]
+        keys.append(key)
         array = np.asarray(gradients[key])
         problem = _dtype_problem(array, "gradients")
         if problem:
-            raise invalid_argument(f"gradients[{key!r}].dtype", array.dtype, *problem)
+            raise invalid_argument(f"{source}[{key!r}].dtype", array.dtype, *problem)
         if array.shape != shape:
-            raise invalid_argument(f"gradients[{key!r}].shape", array.shape,
+            raise invalid_argument(f"{source}[{key!r}].shape", array.shape,
                                    f"does not match parameters[{name!r}].shape={shape}",
                                    "give each gradient the shape of its parameter")
-    return layout.flatten_gradients(gradients)
+        vector[start:stop] = array.reshape(-1)
+    return AnalyticGradient(vector, tuple(keys), tuple(missing),
+                            _stray_keys(gradients, layout))
+
+
+def _stray_keys(gradients: Mapping[Any, Any], layout: ParamLayout) -> tuple[str, ...]:
+    """Keys that name no parameter: not strings, or strings that look like a parameter's
+    gradient (``dW4``, ``db_3``, ``W 1``) rather than an intermediate (``dZ1``, ``dA1``)."""
+    known = set(layout.names) | {gradient_key(name) for name in layout.names}
+    stray = []
+    for key in gradients:
+        if not isinstance(key, str):
+            stray.append(repr(key))
+        elif key not in known and _looks_like_a_parameter(key, layout):
+            stray.append(repr(key))
+    return tuple(stray)
+
+
+def _looks_like_a_parameter(key: str, layout: ParamLayout) -> bool:
+    plain = key[1:] if key.startswith("d") else key
+    if plain[:1] in ("W", "b"):
+        return True
+    targets = [name.lower() for name in (*layout.names, *map(gradient_key, layout.names))]
+    return bool(difflib.get_close_matches(key.lower(), targets, n=1, cutoff=0.75))
+
+
+def _shown_keys(gradients: Mapping[Any, Any]) -> list[str]:
+    return sorted(map(str, gradients))
 
 
 def validate_callable(name: str, value: Any, signature: str) -> None:

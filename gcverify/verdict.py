@@ -28,12 +28,12 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 
+from gcverify.diagnosis import diagnose_mismatch, is_transposed
 from gcverify.params import ParamLayout, gradient_key
-from gcverify.result import BlockFinding, Entry, Verdict
+from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
 
 __all__ = [
     "NOT_EXCLUDED",
@@ -42,7 +42,6 @@ __all__ = [
     "Judgement",
     "Whole",
     "excluded_totals",
-    "format_factor",
     "judge",
     "judge_blocks",
     "judge_whole",
@@ -62,6 +61,7 @@ class Exclusion(enum.IntEnum):
     KINK = 0
     ROUGH = 1
     NONFINITE = 2
+    STEP = 3
 
     @property
     def label(self) -> str:
@@ -69,7 +69,7 @@ class Exclusion(enum.IntEnum):
 
 
 _EXCLUSION_LABELS = {Exclusion.KINK: "kink", Exclusion.ROUGH: "non-smooth cost",
-                     Exclusion.NONFINITE: "non-finite cost"}
+                     Exclusion.NONFINITE: "non-finite cost", Exclusion.STEP: "step too small"}
 #: The exclusion code of a coordinate that is judged.
 NOT_EXCLUDED = -1
 _WORST_SHOWN = 3
@@ -83,9 +83,12 @@ class Evidence:
 
     ``exclusion[i]`` is :data:`NOT_EXCLUDED` for a judged coordinate, else an
     :class:`Exclusion` code; ``evaluated[i]`` is False for coordinates not sampled;
-    ``one_sided[i]`` marks excluded coordinates whose analytic value equals a one-sided
-    derivative (a consistent subgradient at a kink): still excluded from the verdict,
-    but not counted as unverified gradient.
+    ``one_sided[i]`` marks coordinates at a kink whose analytic value equals a one-sided
+    derivative (a consistent subgradient): they are judged against that side's estimate
+    and its error bar (``numerical``, ``error``), and counted as at kinks, not excluded
+    (their ``exclusion`` code says where the kink was seen). ``keys`` names each block's gradient
+    as the user's code keyed it (``"dW1"`` by default); ``missing`` holds the indices of
+    blocks the gradients lack (their analytic values are 0).
     """
 
     layout: ParamLayout
@@ -97,10 +100,28 @@ class Evidence:
     threshold: float
     noise_limit: float
     one_sided: np.ndarray | None = None
+    keys: tuple[str, ...] | None = None
+    missing: frozenset[int] = frozenset()
+
+    def key(self, k: int) -> str:
+        """The name of block ``k``'s gradient."""
+        return self.keys[k] if self.keys is not None else gradient_key(self.layout.names[k])
+
+    @property
+    def at_kinks(self) -> np.ndarray:
+        """Coordinates judged by a one-sided derivative at a kink."""
+        if self.one_sided is None:
+            return np.zeros(self.exclusion.shape, dtype=bool)
+        return self.evaluated & (self.exclusion >= 0) & self.one_sided
+
+    @property
+    def excluded(self) -> np.ndarray:
+        """Coordinates evaluated but left out of the verdict."""
+        return self.evaluated & (self.exclusion >= 0) & ~self.at_kinks
 
     @property
     def judged(self) -> np.ndarray:
-        return self.evaluated & (self.exclusion < 0)
+        return self.evaluated & ~self.excluded
 
 
 @dataclass(frozen=True)
@@ -152,6 +173,7 @@ class _Sums:
     excluded_g2: np.ndarray  # sum of g^2 over the excluded, unverified coordinates
     judged: np.ndarray       # how many judged
     nonfinite: np.ndarray    # how many judged analytic values are not finite
+    at_kinks: np.ndarray     # how many judged by a one-sided derivative at a kink
 
 
 def _sums(evidence: Evidence) -> _Sums:
@@ -161,10 +183,7 @@ def _sums(evidence: Evidence) -> _Sums:
     g = np.where(judged & finite, evidence.analytic, 0.0)
     n = np.where(judged, evidence.numerical, 0.0)
     e = np.where(judged, evidence.error, 0.0)
-    excluded = evidence.evaluated & (evidence.exclusion >= 0) & finite
-    if evidence.one_sided is not None:
-        excluded &= ~evidence.one_sided          # consistent subgradients are not doubt
-    gx = np.where(excluded, evidence.analytic, 0.0)
+    gx = np.where(evidence.excluded & finite, evidence.analytic, 0.0)
 
     def per_block(weights: np.ndarray) -> np.ndarray:
         return np.bincount(blocks, weights=weights, minlength=count)
@@ -172,7 +191,7 @@ def _sums(evidence: Evidence) -> _Sums:
     # bincount reads boolean weights as 0.0 / 1.0: counts need no cast.
     return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block((g - n) ** 2),
                  per_block(e * e), per_block(gx * gx), per_block(judged),
-                 per_block(judged & ~finite))
+                 per_block(judged & ~finite), per_block(evidence.at_kinks))
 
 
 def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
@@ -181,20 +200,23 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
     sums = _sums(evidence)
     worst = _worst_entries(evidence)
     excluded = _excluded_counts(evidence)
-    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole)
+    largest = _largest_differences(evidence)
+    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k])
             for k, name in enumerate(evidence.layout.names)}
 
 
 def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
-                 excluded: dict[str, int], whole: Whole) -> BlockFinding:
+                 excluded: dict[str, int], whole: Whole,
+                 largest: tuple[float, float]) -> BlockFinding:
     name = evidence.layout.names[k]
-    key = gradient_key(name)
+    key = evidence.key(k)
 
     def finding(verdict: Verdict, difference: float, scale: float | None, resolution: float,
                 diagnosis: str, informative: bool = True) -> BlockFinding:
         return BlockFinding(name, key, verdict, difference, scale, resolution,
                             evidence.layout.sizes[k], int(sums.judged[k]),
-                            MappingProxyType(excluded), worst, diagnosis, informative)
+                            FrozenMap(excluded), worst, diagnosis, informative, *largest,
+                            int(sums.at_kinks[k]))
 
     if sums.nonfinite[k]:
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
@@ -208,21 +230,31 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     # Nothing judged, or a gradient of exactly zero: nothing resolved either.
     resolution = norm_e / denominator if denominator > 0 else math.inf
     scale = float(sums.gn[k] / sums.n2[k]) if sums.n2[k] > 0 else None
+    if k in evidence.missing:      # a forgotten gradient is a bug, whatever the numbers
+        return finding(Verdict.FAIL, difference, scale, resolution,
+                       f"{key}: missing from the gradients")
     if norm_diff > evidence.threshold * denominator + norm_e:
         k_fit = scale or 0.0
         residual = math.sqrt(max(sums.g2[k] - 2 * k_fit * sums.gn[k] + k_fit**2 * sums.n2[k],
                                  0.0))
-        return finding(Verdict.FAIL, difference, scale, resolution,
-                       _diagnose(key, norm_g, norm_n, norm_e, scale, residual,
-                                 evidence.threshold))
+        span = slice(evidence.layout.offsets[k], evidence.layout.offsets[k + 1])
+        transposed = evidence.judged[span].all() and is_transposed(
+            evidence.analytic[span].reshape(evidence.layout.shapes[k]),
+            evidence.numerical[span].reshape(evidence.layout.shapes[k]),
+            evidence.threshold * (norm_g + norm_n) + norm_e)
+        diagnosis = (f"{key} = numerical transposed (a transposed gradient)" if transposed
+                     else diagnose_mismatch(key, norm_g, norm_n, norm_e, scale, residual,
+                                            evidence.threshold, evidence.layout.sizes[k]))
+        return finding(Verdict.FAIL, difference, scale, resolution, diagnosis)
     informative = resolution <= evidence.noise_limit
     norm_excluded = math.sqrt(sums.excluded_g2[k])
-    # Zero within about three error bars, and those bars negligible beside the whole
-    # gradient (or the whole gradient zero too): a dead unit, a flat direction, a
-    # stationary point, not a noisy estimate.
-    negligible = norm_e <= evidence.noise_limit * whole.scale or whole.zero
+    # What is negligible beside the whole gradient (or anything, at a stationary point).
+    small = evidence.noise_limit * whole.scale
+    # Zero within about three error bars, and those bars negligible: a dead unit, a flat
+    # direction, a stationary point, not a noisy estimate.
+    negligible = norm_e <= small or whole.zero
     zero = denominator <= _ZERO_BARS * norm_e and negligible
-    if norm_excluded > norm_g and norm_excluded > evidence.noise_limit * whole.scale:
+    if norm_excluded > norm_g and norm_excluded > small:
         verdict = Verdict.INCONCLUSIVE
         diagnosis = (f"{key}: the excluded coordinates ({_counts(excluded)}) carry most "
                      "of this block's gradient, so what remains cannot vouch for it")
@@ -241,37 +273,6 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
         diagnosis = (f"{key}: numerical error too large to judge (resolution "
                      f"{resolution:.2g} > noise_limit {evidence.noise_limit:g})")
     return finding(verdict, difference, scale, resolution, diagnosis, informative)
-
-
-def _diagnose(key: str, norm_g: float, norm_n: float, norm_e: float, scale: float | None,
-              residual: float, threshold: float) -> str:
-    """What kind of mismatch this is, in words a person can act on."""
-    if norm_g <= norm_e:
-        return f"{key} = 0 while numerical ≠ 0 (missing term)"
-    if scale is None or norm_n <= norm_e:
-        return f"{key} ≠ 0 while numerical = 0 (spurious term)"
-    if residual <= threshold * (norm_g + norm_n) + norm_e + 1e-6 * norm_g:
-        if abs(scale + 1) <= 1e-3:
-            kind = "sign bug"
-        elif scale < 0:
-            kind = "sign and scaling bug"
-        else:
-            kind = "scaling bug"
-        return f"{key} ≈ {format_factor(scale)} × numerical ({kind})"
-    return (f"{key} does not match numerical, and not by a common factor (best fit "
-            f"{format_factor(scale)} ×, leaving {residual / norm_g:.0%} unexplained)")
-
-
-def format_factor(k: float) -> str:
-    """Enough digits to tell ``k`` from 1: ``2.000``, ``1.001``, ``1.00001``.
-
-    >>> format_factor(2.0), format_factor(1.001), format_factor(1.00001)
-    ('2.000', '1.00100', '1.000010')
-    """
-    digits = 3
-    if 0 < abs(k - 1) < 1e-2:                # then -log10|k - 1| > 2: at least 3 digits
-        digits = math.ceil(-math.log10(abs(k - 1))) + 1
-    return f"{k:.{digits}f}"
 
 
 def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
@@ -296,9 +297,28 @@ def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
     return entries
 
 
+def _largest_differences(evidence: Evidence) -> list[tuple[float, float]]:
+    """For each block, the largest ``|g - n|`` and ``|g - n| / |n|`` over its judged
+    coordinates (numpy.testing's "max absolute / relative difference"); NaN if none."""
+    layout = evidence.layout
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(evidence.analytic - evidence.numerical)
+        relative = gap / np.abs(evidence.numerical)
+    relative = np.where(gap == 0, 0.0, relative)
+    found = []
+    for k in range(len(layout.names)):
+        span = slice(layout.offsets[k], layout.offsets[k + 1])
+        judged = evidence.judged[span]
+        if not judged.any():
+            found.append((math.nan, math.nan))
+            continue
+        found.append((float(np.max(gap[span][judged])), float(np.max(relative[span][judged]))))
+    return found
+
+
 def _excluded_counts(evidence: Evidence) -> list[dict[str, int]]:
     """For each block, how many coordinates were excluded, by reason."""
-    mask = evidence.evaluated & (evidence.exclusion >= 0)
+    mask = evidence.excluded
     counts: list[dict[str, int]] = [{} for _ in evidence.layout.names]
     for block, reason in zip(evidence.layout.block_ids[mask].tolist(),
                              evidence.exclusion[mask].tolist()):
@@ -339,6 +359,7 @@ def overall_verdict(evidence: Evidence, judgement: Judgement) -> tuple[Verdict, 
     failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
     undecided = [b for b in findings.values() if b.verdict is Verdict.INCONCLUSIVE]
     nonfinite = int(np.sum(evidence.evaluated & (evidence.exclusion == Exclusion.NONFINITE)))
+    tiny_step = int(np.sum(evidence.evaluated & (evidence.exclusion == Exclusion.STEP)))
     notes = _notes(evidence, findings, whole, failing=judgement.failed)
     if failed:
         why = (f"{len(failed)} of {len(findings)} blocks mismatch: "
@@ -348,6 +369,11 @@ def overall_verdict(evidence: Evidence, judgement: Judgement) -> tuple[Verdict, 
         why = (f"the whole gradient's difference {whole.difference:.4g} exceeds "
                f"{evidence.threshold:g} beyond the numerical error, though no single block does")
         return Verdict.FAIL, [why, *notes]
+    if tiny_step:
+        why = (f"the step is too small: theta + step rounds to theta (or to a step more than "
+               f"1 % off) for {tiny_step} coordinates, where nothing can be measured; use the "
+               "default step (epsilon=None) or a larger epsilon")
+        return Verdict.INCONCLUSIVE, [why, *notes]
     if nonfinite:
         why = (f"the cost is not finite at the perturbed points of {nonfinite} coordinates: "
                "a NaN or inf is never a pass")
@@ -371,6 +397,10 @@ def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], whole: Whol
         counts = ", ".join(f"{reason} {count}" for reason, count in totals.items())
         notes.append(f"{sum(totals.values())} coordinates excluded ({counts}): their "
                      "finite differences are not derivatives")
+    at_kinks = int(np.sum(evidence.at_kinks))
+    if at_kinks:
+        notes.append(f"{at_kinks} coordinates at kinks, judged by the one-sided derivative "
+                     "backprop takes there")
     difference = whole.difference
     if not failing and math.isfinite(difference) and difference > evidence.threshold:
         notes.append(f"the difference {difference:.3g} exceeds {evidence.threshold:g} but is "
@@ -385,5 +415,5 @@ def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], whole: Whol
 
 def excluded_totals(evidence: Evidence) -> dict[str, int]:
     """How many evaluated coordinates were excluded, by :attr:`Exclusion.label`."""
-    codes = evidence.exclusion[evidence.evaluated & (evidence.exclusion >= 0)]
+    codes = evidence.exclusion[evidence.excluded]
     return {reason.label: int(c) for reason, c in zip(Exclusion, np.bincount(codes)) if c}

@@ -30,8 +30,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-@pytest.mark.parametrize("core", ["check", "verdict", "numdiff", "evaluate", "options",
-                                  "result", "validate", "backward_noise"])
+@pytest.mark.parametrize("core", ["check", "pipeline", "verdict", "diagnosis", "numdiff",
+                                  "evaluate", "options", "result", "validate",
+                                  "backward_noise"])
 def test_the_checker_core_knows_nothing_of_the_reference_network(core):
     imports = imported_modules(PACKAGE / f"{core}.py")
     assert not {name for name in imports if name.startswith("gcverify.models")}, imports

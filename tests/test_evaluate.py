@@ -299,7 +299,9 @@ def test_a_user_batched_cost_takes_the_fast_path_with_the_same_verdicts(as_given
         wrong = check_gradients(as_given(cost), {**gradients, key: 2 * gradients[key]}, parameters)
         assert (wrong.evaluator, wrong.verdict) == (evaluator, Verdict.FAIL)
         assert [block.name for block in wrong.mismatched] == [name]
-        assert wrong.blocks[name].diagnosis == f"{key} ≈ 2.000 × numerical (scaling bug)"
+        kind = "≈ 2.000 × numerical (scaling bug)" if wrong.blocks[name].size > 1 else \
+            "= 2.000 × numerical (off by that factor)"     # one coordinate: just a factor
+        assert wrong.blocks[name].diagnosis == f"{key} {kind}"
 
 
 def test_the_fast_path_and_the_loop_find_the_same_numerical_gradient():

@@ -65,8 +65,12 @@ def test_the_options_change_what_the_checker_does():
     sampled = check_backprop(F, B, X, Y, P, sample=3)
     assert sampled.n_judged == sum(min(3, array.size) for array in P.values())
     assert "| step 1e-06 |" in str(check_backprop(F, B, X, Y, P, epsilon=1e-6))
-    strict = check_backprop(F, nb.backward_propagation_n_buggy, X, Y, P, threshold=0.7)
-    assert strict.passed    # the buggy blocks differ by 1/3 and 0.6
+    def slightly_off(X, Y, cache):
+        gradients = B(X, Y, cache)
+        gradients["dW2"] = 1.5 * gradients["dW2"]          # a block difference of 0.2
+        return gradients
+    assert not check_backprop(F, slightly_off, X, Y, P).passed
+    assert check_backprop(F, slightly_off, X, Y, P, threshold=0.3).passed
 
 
 USER_TEST = '''
@@ -142,3 +146,12 @@ def test_options_validate_themselves_and_name_a_misspelt_one():
     assert CheckOptions().method in METHODS
     with pytest.raises(dataclasses.FrozenInstanceError):
         CheckOptions().threshold = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 1.0])
+def test_a_threshold_that_only_a_threefold_error_could_exceed_is_rejected(threshold):
+    with pytest.raises(InvalidArgument) as info:
+        CheckOptions(threshold=threshold)
+    assert str(info.value) == (
+        f"threshold={threshold} is not below 0.5, the difference of a gradient 3 times too "
+        "large, so no milder bug could fail; pass e.g. threshold=2e-7, the notebook's")

@@ -146,3 +146,45 @@ def test_summary_of_each_verdict_is_one_line():
         assert "\n" not in result.summary()
         assert result.summary().startswith(str(result.verdict) + ":")
     assert passed.summary().endswith("<= 2e-07 over 47 of 47 coordinates (0 excluded)")
+
+
+# --- one name per block, numpy's figures ------------------------------------------------
+
+def test_each_block_has_one_name_the_key_of_its_gradient():
+    result = buggy_result()
+    text = str(result)
+    table = text[text.index("Blocks:"):].splitlines()[2:8]
+    assert [row.split()[0] for row in table] == ["dW1", "db1", "dW2", "db2", "dW3", "db3"]
+    assert "  dW2: difference 0.333333, 15 of 15 coordinates judged" in text
+    assert result.blocks["dW2"] is result.blocks["W2"] and "dW2" in result.blocks
+    with pytest.raises(KeyError):
+        result.blocks["dW9"]
+
+
+def test_gradients_keyed_by_parameter_names_keep_those_names():
+    X, Y, parameters = notebook_case()
+    gradients = nb.backward_propagation_n(X, Y, nb.forward_propagation_n(X, Y, parameters)[1])
+    plain = {name: gradients["d" + name] * (2 if name == "W2" else 1) for name in parameters}
+    result = check_gradients(lambda p: nb.forward_propagation_n(X, Y, p)[0], plain, parameters)
+    assert [b.gradient_key for b in result.blocks.values()] == list(parameters)
+    assert result.mismatched[0].diagnosis == "W2 ≈ 2.000 × numerical (scaling bug)"
+
+
+def test_a_failing_block_shows_numpys_largest_absolute_and_relative_differences():
+    result = buggy_result()
+    db1 = result.blocks["b1"]
+    g = result.analytic[20:25]
+    n = result.numerical[20:25]
+    assert db1.max_absolute == pytest.approx(np.max(np.abs(g - n)), rel=1e-12)
+    assert db1.max_relative == pytest.approx(3.0, rel=1e-6)        # 4 n - n over n
+    text = str(result)
+    assert "    Max absolute difference: 1.89872" in text
+    assert "    Max relative difference: 3\n" in text
+
+
+def test_results_pickle_whole():
+    import pickle
+    result = buggy_result()
+    again = pickle.loads(pickle.dumps(result))
+    assert str(again) == str(result) and again.blocks["dW2"].diagnosis == \
+        result.blocks["dW2"].diagnosis

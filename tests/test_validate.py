@@ -149,31 +149,37 @@ def test_a_non_finite_parameter_is_located_by_block_and_index(blocks, where):
 def test_gradients_are_flattened_in_the_layouts_order_under_either_key(keys):
     values = {"W1": np.ones((2, 3)), "b1": np.full((2, 1), 2.0), "W2": np.full((1, 2), 3.0)}
     callers = {keys[name]: values[name] for name in reversed(LAYOUT.names)}
-    vector = validate_gradients(callers, LAYOUT)
+    found = validate_gradients(callers, LAYOUT)
+    vector = found.vector
     assert vector.tolist() == [1] * 6 + [2] * 2 + [3] * 2 and vector.dtype == np.float64
+    assert found.keys == tuple(keys[name] for name in LAYOUT.names)   # each block's name
+    assert (found.missing, found.stray) == ((), ())
     vector[:] = 0.0
     assert all(np.all(array != 0) for array in callers.values())      # a copy
 
 
-def test_the_parameters_name_wins_over_the_notebooks_key():
-    # As ParamLayout.flatten looks them up: the one used is the one validated.
-    vector = validate_gradients(gradients(W2=np.full((1, 2), 9.0), dW2="ignored"), LAYOUT)
-    assert vector[-2:].tolist() == [9.0, 9.0]
+def test_both_the_parameters_name_and_the_notebooks_key_are_ambiguous():
+    given = gradients(W2=np.full((1, 2), 9.0))
+    assert message(lambda: validate_gradients(given, LAYOUT)) == (
+        "gradients.keys()=['W2', 'dW1', 'dW2', 'db1'] has both 'W2' and 'dW2'; keep one "
+        "gradient per parameter")
 
 
 @pytest.mark.parametrize("extra", ["dZ1", "dA1", "dA0", "dZ9", "dX", "dAL"])
 def test_intermediate_gradients_are_ignored(extra):
-    vector = validate_gradients(gradients(**{extra: "anything"}), LAYOUT)
-    assert vector.size == LAYOUT.size
+    found = validate_gradients(gradients(**{extra: "anything"}), LAYOUT)
+    assert found.vector.size == LAYOUT.size and (found.missing, found.stray) == ((), ())
 
 
-@pytest.mark.parametrize(("key", "name"), [
-    ("dW4", "W4"), ("db3", "b3"), ("W4", "W4"), ("b1x", "b1x"), ("cost", "cost"),
-])
-def test_a_key_for_a_parameter_that_does_not_exist_is_rejected(key, name):
-    assert message(lambda: validate_gradients(gradients(**{key: 0.0}), LAYOUT)) == (
-        f"gradients[{key!r}]=0.0 has no parameter {name!r}; remove it, or add {name!r} to "
-        "parameters")
+@pytest.mark.parametrize("key", ["dW4", "db3", "W4", "b1x", "db_1", "dw1", ("db", 1), 7])
+def test_a_key_that_names_no_parameter_is_stray_not_an_error(key):
+    found = validate_gradients({**gradients(), key: 0.0}, LAYOUT)
+    assert (found.missing, found.stray) == ((), (repr(key),))
+
+
+@pytest.mark.parametrize("key", ["cost", "loss", "dZ1"])
+def test_keys_far_from_any_parameter_are_neither_stray_nor_errors(key):
+    assert validate_gradients({**gradients(), key: 0.0}, LAYOUT).stray == ()
 
 
 @pytest.mark.parametrize(("key", "value", "shape", "expected"), [
@@ -197,16 +203,18 @@ def test_each_kind_of_gradient_dtype_has_its_message(dtype, problem):
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_gradients_are_returned_for_the_check_to_fail(bad):
-    vector = validate_gradients(gradients(dW2=np.array([[1.0, bad]])), LAYOUT)
+    vector = validate_gradients(gradients(dW2=np.array([[1.0, bad]])), LAYOUT).vector
     assert np.array_equal(vector[-2:], [1.0, bad], equal_nan=True)
 
 
-def test_a_missing_gradient_lists_the_keys_given():
-    callers = gradients(dZ1=0)
+def test_a_missing_gradient_is_not_an_error_but_a_zero_block_named_missing():
+    # The check FAILs it (a backward pass that forgets a gradient has a bug).
+    callers = gradients(dZ1=0, db_1=np.ones((2, 1)))
     del callers["db1"]
-    assert message(lambda: validate_gradients(callers, LAYOUT)) == (
-        "gradients.keys()=['dW1', 'dW2', 'dZ1'] lacks 'b1' or 'db1'; add the gradient of "
-        "parameter 'b1'")
+    found = validate_gradients(callers, LAYOUT)
+    assert (found.missing, found.stray, found.keys) == (("b1",), ("'db_1'",),
+                                                        ("dW1", "db1", "dW2"))
+    assert found.vector[6:8].tolist() == [0.0, 0.0]
 
 
 def test_the_source_of_the_gradients_names_them_when_they_are_not_a_dict():

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+from gcverify.diagnosis import format_factor
 from gcverify.params import ParamLayout
 from gcverify.result import Entry, Verdict
 from gcverify.verdict import (
@@ -20,7 +21,6 @@ from gcverify.verdict import (
     Evidence,
     Exclusion,
     Whole,
-    format_factor,
     judge_blocks,
     judge_whole,
 )
@@ -292,9 +292,7 @@ def test_negligible_error_bars_do_not_make_a_nonzero_block_zero():
     ([(1.0, 1.0, 0.0), (1.0, 1.0, 0.0), (0.5, 0.0, 0.0, "kink")], Verdict.PASS),
     # Excluded equal to judged: not "most of the gradient".
     ([(1.0, 1.0, 0.0), (1.0, 0.0, 0.0, "kink")], Verdict.PASS),
-    # A consistent one-sided derivative at the kink is not doubt.
-    ([(0.1, 0.1, 0.0), (1.0, 0.0, 0.0, "kink", True)], Verdict.PASS),
-], ids=["most", "half", "third", "equal", "one-sided"])
+], ids=["most", "half", "third", "equal"])
 def test_excluded_coordinates_that_carry_most_of_a_block_make_it_inconclusive(rows, verdict):
     block = judge_blocks(evidence({"W": rows}))["W"]
     assert block.verdict is verdict
@@ -313,15 +311,32 @@ def test_excluded_gradient_equal_to_the_negligible_level_is_not_doubt():
     assert judge_blocks(evidence(rows, noise_limit=0.25))["W"].verdict is Verdict.INCONCLUSIVE
 
 
+def test_at_a_kink_the_one_sided_derivative_judges_the_coordinate():
+    # (g, n, e) of a one-sided coordinate: n and e are that side's estimate and bar.
+    rows = [(0.1, 0.1, 0.0), (1.0, 1.0, 1e-9, "kink", True)]
+    block = judge_blocks(evidence({"W": rows}))["W"]
+    assert (block.verdict, block.judged, block.at_kinks, dict(block.excluded)) == (
+        Verdict.PASS, 2, 1, {})
+    assert block.resolution == pytest.approx(1e-9 / (2 * math.hypot(0.1, 1.0)))
+    wrong = judge_blocks(evidence({"W": [(0.1, 0.1, 0.0), (2.0, 1.0, 1e-9, "kink", True)]}))
+    assert wrong["W"].verdict is Verdict.FAIL
+
+
 def test_a_block_with_every_coordinate_excluded_says_so_with_the_counts():
-    rows = {"W": [(1.0, 0.0, 0.0, "kink", True), (2.0, 0.0, 0.0, "non-smooth cost", True),
-                  (3.0, 0.0, 0.0, "kink", True), (1.0, 0.0, 0.0, "unsampled")],
+    rows = {"W": [(1e-9, 0.0, 0.0, "kink"), (2e-9, 0.0, 0.0, "non-smooth cost"),
+                  (3e-9, 0.0, 0.0, "kink"), (1.0, 0.0, 0.0, "unsampled")],
             "b": [(1.0, 1.0, 0.0)]}
     block = judge_blocks(evidence(rows))["W"]
     assert (block.verdict, block.judged, block.size) == (Verdict.PASS, 0, 4)
     assert dict(block.excluded) == {"kink": 2, "non-smooth cost": 1}
     assert block.diagnosis == ("dW: every coordinate excluded (kink 2, non-smooth cost 1), "
                                "none carrying unverified gradient")
+
+
+def test_a_block_with_every_coordinate_excluded_and_a_real_gradient_is_not_a_pass():
+    rows = {"W": [(1.0, 0.0, 0.0, "kink"), (2.0, 0.0, 0.0, "kink")], "b": [(1.0, 1.0, 0.0)]}
+    block = judge_blocks(evidence(rows))["W"]
+    assert (block.verdict, block.judged) == (Verdict.INCONCLUSIVE, 0)
 
 
 def test_judged_counts_only_judged_coordinates():

@@ -17,7 +17,6 @@ import enum
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from gcverify.mutation.engine import Mutant
 from gcverify.mutation.operators import FAMILIES
 from gcverify.mutation.targets import Target
 from gcverify.options import CheckOptions
-from gcverify.result import Verdict
+from gcverify.result import FrozenMap, Verdict
 
 __all__ = [
     "CampaignResult",
@@ -238,7 +237,7 @@ class Counts:
     @classmethod
     def of(cls, results: Sequence[MutantResult]) -> Counts:
         tally = Counter(result.outcome for result in results)
-        return cls(len(results), MappingProxyType({o: tally.get(o, 0) for o in Outcome}))
+        return cls(len(results), FrozenMap({o: tally.get(o, 0) for o in Outcome}))
 
     def __getitem__(self, outcome: Outcome) -> int:
         return self.by_outcome[outcome]
@@ -296,7 +295,7 @@ class CampaignResult:
     tool_version: str = __version__
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "timing", MappingProxyType(dict(self.timing)))
+        object.__setattr__(self, "timing", FrozenMap(dict(self.timing)))
 
     @property
     def counts(self) -> Counts:

@@ -82,8 +82,8 @@ def test_a_mutant_that_raises_is_killed_by_error_not_by_the_check():
 def test_a_gradient_of_the_wrong_shape_is_killed_by_error():
     wrong = outcome_of(mixed_campaign(), "drop keepdims in db1")
     assert wrong.outcome is Outcome.KILLED_BY_ERROR
-    assert wrong.error.startswith("InvalidArgument: gradients['db1'].shape=(4,) does not "
-                                  "match parameters['b1'].shape=(4, 1)")
+    assert wrong.error.startswith("InvalidArgument: backward(X, Y, cache)['db1'].shape=(4,) "
+                                  "does not match parameters['b1'].shape=(4, 1)")
 
 
 def test_a_mutant_that_loops_forever_times_out():
