@@ -151,6 +151,11 @@ class Evaluator(abc.ABC):
         """The cost at ``theta``."""
         return as_cost_value(self.evaluate(theta)[0], self.cost_name)
 
+    def cost_again(self, theta: np.ndarray) -> float:
+        """The cost at ``theta`` once more, the way :meth:`base` computed it, and nothing
+        else (to see whether the cost is deterministic)."""
+        return self.base(theta)
+
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Costs at ``theta + STENCIL[s] * h[r] * e_index[r]``, shape ``(n, 4)``, and
@@ -287,6 +292,9 @@ class ForwardEvaluator(Evaluator):
 
     def base(self, theta: np.ndarray) -> float:
         return self.base_with_cache(theta)[0]
+
+    def cost_again(self, theta: np.ndarray) -> float:
+        return as_cost_value(self.evaluate(theta)[0], self.cost_name)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -20,6 +20,7 @@ from gcverify.errors import invalid_argument
 from gcverify.evaluate import Evaluator
 from gcverify.numdiff import (
     COMPLEX_STEP,
+    EPS,
     PROBE_OFFSETS,
     Derivatives,
     central_derivatives,
@@ -49,6 +50,10 @@ __all__ = ["run_check"]
 _REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
 # Coordinates (one per block, those that move the cost most) probed for noise.
 _PROBED_COORDINATES = 4
+# The cost at theta is evaluated this many more times: a deterministic cost gives the
+# same value (to this many units in the last place: some BLAS builds reorder sums).
+_REPEATS = 2
+_SAME_COST_ULPS = 16
 
 
 def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradient,
@@ -60,6 +65,9 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
     layout = evaluator.layout
     if J0 is None:
         J0 = evaluator.base(theta)
+    unstable = _nondeterminism(evaluator, theta, J0)
+    if unstable is not None:
+        return _not_judged(evaluator, gradient, options, unstable)
     first = _first_pass(evaluator, theta, J0, gradient, options)
     evidence, reasons = first.evidence, list(first.reasons)
     judgement = judge(evidence)
@@ -96,6 +104,58 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
         n_at_kinks=int(evidence.at_kinks.sum()),
         excluded=excluded_totals(evidence), evaluator=evaluator.name,
         analytic=gradient.vector,
+        numerical=evidence.numerical, error=evidence.error)
+
+
+def _nondeterminism(evaluator: Evaluator, theta: np.ndarray, J0: float) -> str | None:
+    """Why the cost is not deterministic, or None: the same parameters, evaluated again,
+    must give the same cost (to a few units in the last place).
+
+    Noise in the cost (dropout with an unseeded generator, random data drawn inside
+    forward) makes every finite difference a difference of noise: error bars can hide a
+    bug behind it, or call a correct backprop wrong. It is not a verdict on the backprop
+    but on the check, so the check refuses to judge.
+    """
+    again = [evaluator.cost_again(theta) for _ in range(_REPEATS)]
+    costs = [J0, *again]
+    if not all(math.isfinite(c) for c in costs):
+        if all(not math.isfinite(c) for c in costs):
+            return None               # the same non-finite cost: judged as such later
+        spread = math.inf
+    else:
+        spread = max(costs) - min(costs)
+        if spread <= _SAME_COST_ULPS * EPS * max(abs(c) for c in costs):
+            return None
+    shown = ", ".join(f"{c:.17g}" for c in costs)
+    return (f"the cost is not deterministic: the same parameters gave {shown} ({spread:.2g} "
+            "apart), so no finite difference can be trusted; make forward deterministic: "
+            "seed the random number generator inside it, or fix the dropout mask")
+
+
+def _not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckOptions,
+                why: str) -> GradCheckResult:
+    """A result that judges nothing numerical, and says why; a missing gradient is still
+    a FAIL (that needs no numbers)."""
+    layout = evaluator.layout
+    nothing = np.zeros(layout.size, dtype=bool)
+    missing = frozenset(layout.names.index(name) for name in gradient.missing)
+    evidence = Evidence(layout, gradient.vector, np.full(layout.size, np.nan),
+                        np.full(layout.size, np.inf),
+                        np.full(layout.size, NOT_EXCLUDED, dtype=np.int64), nothing,
+                        options.threshold, options.noise_limit, None, gradient.keys, missing)
+    judgement = judge(evidence)
+    findings = {name: block if block.verdict is Verdict.FAIL else replace(
+        block, verdict=Verdict.INCONCLUSIVE, informative=False,
+        diagnosis=f"{block.gradient_key}: not judged (the cost is not deterministic)")
+        for name, block in judgement.findings.items()}
+    failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
+    verdict = Verdict.FAIL if failed else Verdict.INCONCLUSIVE
+    reasons = ([f"{len(failed)} of {len(findings)} blocks mismatch: "
+                + "; ".join(b.diagnosis for b in failed)] if failed else []) + [why]
+    return GradCheckResult(
+        verdict=verdict, difference=math.nan, options=options, method=options.method,
+        blocks=findings, reasons=tuple(reasons), n_coordinates=layout.size, n_judged=0,
+        excluded={}, evaluator=evaluator.name, analytic=gradient.vector,
         numerical=evidence.numerical, error=evidence.error)
 
 

@@ -313,7 +313,7 @@ class GradCheckResult:
                 lines += _block_failure_lines(block)
         lines += ["", "Blocks:", _block_table_header()]
         lines += [_block_table_row(block) for block in self.blocks.values()]
-        if not all(block.informative for block in self.blocks.values()):
+        if any(not block.informative and block.judged for block in self.blocks.values()):
             lines.append("  * error bars wider than noise_limit: a mismatch this small "
                          "could not show")
         if self.reasons:

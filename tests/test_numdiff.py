@@ -241,7 +241,9 @@ def test_probe_noise_recovers_a_known_sigma_on_cubics(sigma):
 def test_probe_noise_of_a_smooth_cost_is_rounding_only(J):
     h = 2.0**-10
     costs = np.array([[J(t * h) for t in PROBE_OFFSETS]])
-    assert probe_noise(J(0.0), costs) < 4 * EPS
+    # A rounding-level answer; its last bits come from LAPACK's least squares, which each
+    # BLAS kernel rounds its own way (Nehalem's gives 7 EPS here, SkylakeX's under 4).
+    assert probe_noise(J(0.0), costs) < 64 * EPS
 
 
 def test_a_staircase_that_drifts_linearly_on_the_stencil_is_caught_by_the_probes():

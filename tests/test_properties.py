@@ -5,6 +5,8 @@
 3. The notebook's own checker is not reliable: Hypothesis finds a correct backprop it
    fails, and a NaN it calls "perfectly fine" (minimal examples recorded below).
 4. The caller's arrays are never modified, and the same input gives the same result.
+5. No noise in the cost hides a planted bug: relative noise from 1e-16 to 1e-2, an error
+   of relative size 1e-6 to 1 in one block, never PASS.
 
 The number of examples comes from the Hypothesis profile (GCVERIFY_HYPOTHESIS_PROFILE);
 property 1 runs at least 200 under ``ci`` so that its 95 % share means something.
@@ -233,3 +235,44 @@ def test_callers_arrays_untouched_and_results_repeat(network):
     assert before == after
     assert str(first) == str(second)
     np.testing.assert_array_equal(first.numerical, second.numerical)
+
+
+# --- 5. no noise in the cost can hide a bug ------------------------------------------------
+
+@budget(100)
+@given(networks(generic=True, max_depth=3, max_width=6), st.floats(-16, -2), st.floats(-6, 0),
+       st.integers(0, 2**32 - 1), st.data())
+def test_a_planted_bug_never_passes_whatever_the_costs_noise(network, noise, size, seed, data):
+    # Noise of relative size 10^noise in every cost (dropout with an unseeded generator,
+    # random data inside forward), and an error of relative size 10^size (1e-6 to 1) in
+    # one block: the check may FAIL, or refuse to judge a non-deterministic cost, and may
+    # PASS only an error below what it says it can see in that block: an error hides
+    # under |g - n| <= threshold (|g| + |n|) + |e|, i.e. a relative size of at most about
+    # 2 (threshold + resolution). (A block whose gradient is 1e-6 of the cost has error
+    # bars of ~1e-5 of it at best: its resolution says so.)
+    rng = np.random.default_rng(seed)
+    correct = network.backward(network.X, network.Y,
+                               network.forward(network.X, network.Y, network.parameters)[1])
+    name = data.draw(st.sampled_from([n for n in network.parameters
+                                      if np.any(correct["d" + n] != 0)]), label="block")
+    error = rng.standard_normal(correct["d" + name].shape)
+    error *= 10**size * np.linalg.norm(correct["d" + name]) / np.linalg.norm(error)
+
+    def forward(X, Y, parameters):
+        cost, cache = network.forward(X, Y, parameters)
+        return cost * (1 + 10**noise * rng.standard_normal()), cache
+
+    def backward(X, Y, cache):
+        gradients = network.backward(X, Y, cache)
+        gradients["d" + name] = gradients["d" + name] + error
+        return gradients
+
+    result = check_backprop(forward, backward, network.X, network.Y, network.parameters)
+    event(f"verdict: {result.verdict.value}")
+    if result.verdict is Verdict.PASS:
+        event("PASS below the block's resolution")
+        visible = 2 * (result.threshold + result.blocks[name].resolution)
+        assert 10**size <= 1.01 * visible, str(result)
+    if noise >= -13:        # far above rounding (16 ulps): always seen, and said first
+        assert result.verdict is Verdict.INCONCLUSIVE, str(result)
+        assert result.reasons[0].startswith("the cost is not deterministic"), str(result)

@@ -56,7 +56,7 @@ def test_the_two_engine_mutants_together_are_the_notebooks_buggy_backprop(notebo
         difference = nb.gradient_check_n(parameters, buggy(X, Y, cache), X, Y)
         seed = nb.gradient_check_n(parameters, nb.backward_propagation_n_buggy(X, Y, cache), X, Y)
     assert difference == seed
-    assert difference == pytest.approx(0.2850931567761623, rel=1e-12)
+    assert difference == pytest.approx(0.2850931567761623, rel=5e-10)   # BLAS-stable digits
 
 
 def test_the_combined_source_is_the_seeds_buggy_function_line_for_line(notebook_mutants):
