@@ -24,8 +24,8 @@ __all__ = [
     "REPRODUCIBLE_DIGITS",
     "NotebookReplay",
     "ReplayRow",
-    "reproduces",
     "replay_notebook",
+    "reproduces",
 ]
 
 #: The differences the notebook printed for its buggy and its correct backprop.

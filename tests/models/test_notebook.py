@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gcverify.models import notebook as nb
-
 from gcverify.replay import NOTEBOOK_DIFFERENCES, reproduces
 
 BUGGY = NOTEBOOK_DIFFERENCES["buggy"]
