@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         assert_gradients_correct,
         check_backprop,
         check_gradients,
+        check_loss_and_grads,
     )
     from gcverify.errors import GCVerifyError, InvalidArgument
     from gcverify.models import MLP, NetworkCost
@@ -42,6 +43,7 @@ _EXPORTS = {
     "assert_gradients_correct": "gcverify.check",
     "check_backprop": "gcverify.check",
     "check_gradients": "gcverify.check",
+    "check_loss_and_grads": "gcverify.check",
     "GCVerifyError": "gcverify.errors",
     "InvalidArgument": "gcverify.errors",
     "MLP": "gcverify.models",
@@ -81,6 +83,7 @@ __all__ = [
     "assert_gradients_correct",
     "check_backprop",
     "check_gradients",
+    "check_loss_and_grads",
     "gradient_key",
     "mutate_function",
     "notebook_target",

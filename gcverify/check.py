@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from gcverify.adapters import NOTES
 from gcverify.backward_noise import backward_rounding
+from gcverify.errors import invalid_argument
 from gcverify.evaluate import (
     BatchedCost,
     BatchedEvaluator,
@@ -48,6 +50,7 @@ __all__ = [
     "assert_gradients_correct",
     "check_backprop",
     "check_gradients",
+    "check_loss_and_grads",
 ]
 
 # Shorthands for the defaults, which CheckOptions defines.
@@ -151,11 +154,48 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
 
     result = run_check(evaluator, theta, analytic, options, J0=cost,
                     analytic_noise=analytic_noise)
+    notes = tuple(getattr(forward, NOTES, ()))
     if watcher.mutates_inputs:
-        note = ("forward modifies X or Y in place; the check gave it fresh copies each "
-                "time, so the caller's arrays are untouched")
-        result = replace(result, reasons=(*result.reasons, note))
-    return result
+        notes += ("forward modifies X or Y in place; the check gave it fresh copies each "
+                  "time, so the caller's arrays are untouched",)
+    return replace(result, reasons=(*result.reasons, *notes)) if notes else result
+
+
+def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
+                         parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
+                         method: str = _O.method, epsilon: float | None = _O.epsilon,
+                         seed: int = _O.seed, sample: int | None = _O.sample,
+                         noise_limit: float = _O.noise_limit) -> GradCheckResult:
+    """Check ``f(parameters) -> (loss, grads)`` (scipy's ``jac=True`` style, CS231n's
+    ``net.loss``): its grads against numerical derivatives of its loss.
+
+    ``grads`` are keyed like the parameters (``"W1"``, or ``"dW1"``); any shapes work,
+    ``(H,)`` biases as well as ``(1, H)``. ``f`` always receives fresh copies. The
+    options are those of :class:`~gcverify.options.CheckOptions`.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    >>> y = np.array([1.0, 0.0, 2.0])
+    >>> def f(p):                                # least squares, row-major, (H,) bias
+    ...     r = X @ p["W"] + p["b"] - y
+    ...     return float(r @ r) / 2, {"W": X.T @ r, "b": r.sum(keepdims=True)}
+    >>> check_loss_and_grads(f, {"W": np.array([0.1, -0.2]), "b": np.array([0.3])}).verdict
+    <Verdict.PASS: 'pass'>
+    """
+    validate_callable("f", f, "f(parameters) -> (loss, grads)")
+    layout, theta = validate_parameters(parameters)
+    first = f(layout.unflatten(theta.copy()))
+    if not (isinstance(first, tuple) and len(first) == 2):
+        raise invalid_argument("f(parameters)", first, "is not a pair (loss, grads)",
+                               "return loss, grads")
+
+    def loss(p: dict[str, np.ndarray]) -> Any:
+        value = f(p)
+        return value[0] if isinstance(value, tuple) and len(value) == 2 else value
+
+    return check_gradients(loss, first[1], parameters, threshold=threshold, method=method,
+                           epsilon=epsilon, seed=seed, sample=sample, noise_limit=noise_limit)
 
 
 def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
