@@ -32,9 +32,17 @@ from typing import Any
 import numpy as np
 
 from gcverify.errors import invalid_argument
-from gcverify.models.mlp import MLP
+from gcverify.models.mlp import COST_FORMS, HIDDEN_ACTIVATIONS, MLP
 
-__all__ = ["MAX_INPUT", "MAX_LOGIT", "MAX_MAGNITUDE", "Domain", "bound_logits", "sample_case"]
+__all__ = [
+    "MAX_INPUT",
+    "MAX_LOGIT",
+    "MAX_MAGNITUDE",
+    "Architectures",
+    "Domain",
+    "bound_logits",
+    "sample_case",
+]
 
 
 # --- validation, with Hypothesis's wording ---------------------------------------------------
@@ -85,6 +93,67 @@ class Domain:
         ordered("min_examples", self.min_examples, "max_examples", self.max_examples, 1)
         for name in ("max_magnitude", "max_input", "max_logit"):
             positive(name, getattr(self, name))
+
+
+def choices(name: str, value: Any, known: Sequence[str]) -> tuple[str, ...]:
+    chosen = (value,) if isinstance(value, str) else tuple(value)
+    if not chosen:
+        raise invalid_argument(name, value, "is empty", f"pass some of {', '.join(known)}")
+    for item in chosen:
+        if item not in known:
+            raise invalid_argument(name, value, f"contains {item!r}",
+                                   f"pass some of {', '.join(known)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Architectures:
+    """The space of reference networks: depth, widths, hidden activations, cost form.
+
+    :func:`gcverify.strategies.architectures` draws from it with Hypothesis;
+    :meth:`sample` draws one network with a numpy generator. The defaults are written
+    here once.
+
+    >>> Architectures(max_depth=2).max_width
+    16
+    >>> net = Architectures(max_depth=2, activations="tanh").sample(np.random.default_rng(0))
+    >>> net.n_layers <= 2 and set(net.activation if isinstance(net.activation, tuple)
+    ...                          else [net.activation]) <= {"tanh"}
+    True
+    """
+
+    min_depth: int = 1
+    max_depth: int = 5
+    min_width: int = 1
+    max_width: int = 16
+    output_width: int = 1
+    activations: str | Sequence[str] = HIDDEN_ACTIVATIONS
+    costs: str | Sequence[str] = COST_FORMS
+    mixed: bool = True
+
+    def __post_init__(self) -> None:
+        ordered("min_depth", self.min_depth, "max_depth", self.max_depth, 1)
+        ordered("min_width", self.min_width, "max_width", self.max_width, 1)
+        integer("output_width", self.output_width, 1)
+        choices("activations", self.activations, HIDDEN_ACTIVATIONS)
+        choices("costs", self.costs, COST_FORMS)
+        if not isinstance(self.mixed, bool):
+            raise invalid_argument("mixed", self.mixed, "is not a bool",
+                                   "pass mixed=True or mixed=False")
+
+    def sample(self, rng: np.random.Generator) -> MLP:
+        """One network of this space, each choice uniform (the ranges the strategy draws
+        from, without Hypothesis's preference for small examples)."""
+        depth = int(rng.integers(self.min_depth, self.max_depth + 1))
+        widths = [int(w) for w in rng.integers(self.min_width, self.max_width + 1, depth)]
+        names = choices("activations", self.activations, HIDDEN_ACTIVATIONS)
+        count = depth - 1 if self.mixed else min(1, depth - 1)
+        hidden = tuple(str(rng.choice(names)) for _ in range(count)) * (
+            1 if self.mixed else depth - 1)
+        cost = str(rng.choice(choices("costs", self.costs, COST_FORMS)))
+        activation = hidden[0] if hidden and len(set(hidden)) == 1 else (hidden or "relu")
+        return MLP((*widths, self.output_width), activation, cost)
+
 
 
 #: Default bound on the output logits |Z_L|.

@@ -36,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -50,11 +49,11 @@ from gcverify.sampling import (
     MAX_INPUT,
     MAX_LOGIT,
     MAX_MAGNITUDE,
+    Architectures,
     Domain,
     bound_logits,
+    choices,
     generic_array,
-    integer,
-    ordered,
     sample_case,
 )
 
@@ -89,45 +88,6 @@ class Network(NamedTuple):
     def net(self) -> MLP:
         """The reference network the forward and backward belong to."""
         return self.forward.__self__  # type: ignore[attr-defined]
-
-
-def _choices(name: str, value: Any, known: Sequence[str]) -> tuple[str, ...]:
-    chosen = (value,) if isinstance(value, str) else tuple(value)
-    if not chosen:
-        raise invalid_argument(name, value, "is empty", f"pass some of {', '.join(known)}")
-    for item in chosen:
-        if item not in known:
-            raise invalid_argument(name, value, f"contains {item!r}",
-                                   f"pass some of {', '.join(known)}")
-    return chosen
-
-
-@dataclass(frozen=True)
-class Architectures:
-    """The space :func:`architectures` draws from; the defaults are written here once.
-
-    >>> Architectures(max_depth=2).max_width
-    16
-    """
-
-    min_depth: int = 1
-    max_depth: int = 5
-    min_width: int = 1
-    max_width: int = 16
-    output_width: int = 1
-    activations: str | Sequence[str] = HIDDEN_ACTIVATIONS
-    costs: str | Sequence[str] = COST_FORMS
-    mixed: bool = True
-
-    def __post_init__(self) -> None:
-        ordered("min_depth", self.min_depth, "max_depth", self.max_depth, 1)
-        ordered("min_width", self.min_width, "max_width", self.max_width, 1)
-        integer("output_width", self.output_width, 1)
-        _choices("activations", self.activations, HIDDEN_ACTIVATIONS)
-        _choices("costs", self.costs, COST_FORMS)
-        if not isinstance(self.mixed, bool):
-            raise invalid_argument("mixed", self.mixed, "is not a bool",
-                                   "pass mixed=True or mixed=False")
 
 
 _A = Architectures
@@ -214,12 +174,12 @@ def _draw_architecture(draw: Any, **changed: Any) -> MLP:
     depth = draw(st.integers(space.min_depth, space.max_depth))
     widths = draw(st.lists(st.integers(space.min_width, space.max_width), min_size=depth,
                            max_size=depth))
-    names = _choices("activations", space.activations, HIDDEN_ACTIVATIONS)
+    names = choices("activations", space.activations, HIDDEN_ACTIVATIONS)
     if space.mixed:
         hidden = tuple(draw(st.sampled_from(names)) for _ in range(depth - 1))
     else:
         hidden = (draw(st.sampled_from(names)),) * (depth - 1)
-    cost = draw(st.sampled_from(_choices("costs", space.costs, COST_FORMS)))
+    cost = draw(st.sampled_from(choices("costs", space.costs, COST_FORMS)))
     activation = hidden[0] if hidden and len(set(hidden)) == 1 else (hidden or "relu")
     return MLP((*widths, space.output_width), activation, cost)
 
