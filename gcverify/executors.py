@@ -1,33 +1,67 @@
-"""Where studies run their tasks: a seam any :class:`concurrent.futures.Executor` fits.
+"""Where campaigns and studies run their tasks: one seam any
+:class:`concurrent.futures.Executor` fits.
 
 The local default is a process pool forked from this process (``jobs`` workers, each
-with its own copy of everything); a Dask cluster's ``Client.get_executor()`` is another
-executor of the same interface. :func:`run_tasks` sends the tasks in batches (a few per
-submission, so that scheduling costs little beside the work), calls ``progress`` as each
-batch finishes, and on Ctrl-C returns what finished.
+with its own copy of everything); :mod:`gcverify.dask_executor` puts a Dask cluster
+behind the same interface. :func:`open_executor` picks one from the command line's
+options; :func:`run_tasks` sends the tasks in batches (a few per submission, so that
+scheduling costs little beside the work), calls ``progress`` as each batch finishes,
+and returns what finished when Ctrl-C stops it, when a task kills its worker on every
+try, or when the executor itself goes away.
 
->>> with local_executor(jobs=2) as executor:
+>>> with open_executor(jobs=2) as executor:
 ...     run = run_tasks(executor, abs, [-1, -2, -3], batch=2)
->>> run.results, run.interrupted
-([1, 2, 3], False)
+>>> run.results, run.complete
+([1, 2, 3], True)
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from gcverify.errors import invalid_argument
+from gcverify.errors import GCVerifyError, invalid_argument
 
-__all__ = ["TaskRun", "local_executor", "run_tasks", "usable_cores"]
+__all__ = [
+    "EXECUTORS",
+    "ExecutorLost",
+    "ExecutorUnavailable",
+    "TaskRun",
+    "WorkerKilled",
+    "local_executor",
+    "open_executor",
+    "run_tasks",
+    "usable_cores",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: The executors :func:`open_executor` knows: ``local`` (a process pool, the default)
+#: and ``dask`` (a Dask cluster: a running one at ``scheduler``, or one started here).
+EXECUTORS = ("local", "dask")
+
+
+class WorkerKilled(Exception):
+    """A task's worker died every time it ran the task (the executor gave up on it)."""
+
+
+class ExecutorLost(Exception):
+    """The executor went away (a Dask scheduler stopped, a pool's process was killed)."""
 
 
 def usable_cores() -> int:
@@ -42,11 +76,15 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def local_executor(jobs: int | None = None) -> Executor:
-    """A process pool of ``jobs`` workers (default: the usable cores), forked where the
-    platform can fork, so that workers start with this process's state."""
+def _check_jobs(jobs: int | None) -> None:
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise invalid_argument("jobs", jobs, "is not a positive integer", "pass e.g. jobs=2")
+
+
+def local_executor(jobs: int | None = None) -> ProcessPoolExecutor:
+    """A process pool of ``jobs`` workers (default: the usable cores), forked where the
+    platform can fork, so that workers start with this process's state."""
+    _check_jobs(jobs)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     return ProcessPoolExecutor(max_workers=jobs or usable_cores(), mp_context=context,
@@ -59,17 +97,58 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def open_executor(jobs: int | None = None, *, executor: str | None = None,
+                  scheduler: str | None = None) -> Iterator[Executor]:
+    """The executor the options name, closed (and a cluster it started, stopped) on exit.
+
+    ``scheduler`` (an address such as ``tcp://127.0.0.1:8786``) uses a running Dask
+    cluster; ``executor="dask"`` without one starts a local Dask cluster of ``jobs``
+    workers; otherwise (``executor`` None or ``"local"``) a local process pool of
+    ``jobs`` workers.
+    """
+    _check_jobs(jobs)
+    if executor is not None and executor not in EXECUTORS:
+        raise invalid_argument("executor", executor, "is not an executor",
+                               f"pass one of {', '.join(EXECUTORS)}")
+    if executor == "local" and scheduler is not None:
+        raise invalid_argument("executor", executor, "cannot use a Dask scheduler",
+                               "drop executor='local' to run on the scheduler's cluster")
+    if scheduler is not None and (not isinstance(scheduler, str) or ":" not in scheduler):
+        raise invalid_argument("scheduler", scheduler, "is not a scheduler's address",
+                               "pass e.g. scheduler='tcp://127.0.0.1:8786'")
+    if scheduler is not None or executor == "dask":
+        from gcverify.dask_executor import dask_executor
+
+        with dask_executor(scheduler=scheduler, workers=jobs) as cluster:
+            yield cluster
+        return
+    pool = local_executor(jobs)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass(frozen=True)
 class TaskRun(Generic[R]):
     """The results of the tasks that finished, in task order (None where a task did not
-    finish), and whether Ctrl-C stopped the run."""
+    finish); the tasks that killed their worker on every try (index → why); whether
+    Ctrl-C stopped the run; and why the executor was lost, if it was."""
 
     results: list[R | None]
-    interrupted: bool
+    interrupted: bool = False
+    failed: dict[int, str] = field(default_factory=dict)
+    lost: str | None = None
 
     @property
     def finished(self) -> int:
         return sum(result is not None for result in self.results)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every task ran (a task that killed its worker did run, and failed)."""
+        return not self.interrupted and self.lost is None
 
 
 def _run_batch(function: Callable[[T], R], batch: Sequence[T]) -> list[R]:
@@ -83,30 +162,91 @@ def run_tasks(executor: Executor, function: Callable[[T], R], tasks: Sequence[T]
 
     ``progress(done, total)`` is called in this process as batches finish. Ctrl-C (or a
     :class:`KeyboardInterrupt` from ``progress``) cancels what has not started and
-    returns what finished, with ``interrupted=True``.
+    returns what finished, with ``interrupted=True``. When the executor goes away, the
+    run returns what finished, with ``lost`` saying why. An exception raised by
+    ``function`` itself is a bug, and propagates.
+
+    A worker that dies takes the blame for every task it held, so a task is reported
+    in ``failed`` only when it killed its worker while running alone: a batch whose
+    worker died on every try is run again one task per submission, and a task that
+    still fails is run once more with nothing else of this run in flight.
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise invalid_argument("batch", batch, "is not a positive integer",
                                "pass e.g. batch=4")
-    results: list[R | None] = [None] * len(tasks)
-    pending: dict[Future[list[R]], int] = {}
+    run = _Run(executor, function, tasks, progress)
     try:
         for start in range(0, len(tasks), batch):
-            future = executor.submit(_run_batch, function, tasks[start:start + batch])
-            pending[future] = start
-        done_count = 0
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                start = pending.pop(future)
-                values = future.result()
-                results[start:start + len(values)] = values
-                done_count += len(values)
-                if progress is not None:
-                    progress(done_count, len(tasks))
+            run.submit(start, min(start + batch, len(tasks)))
+        run.drain()
     except KeyboardInterrupt:
-        for future in pending:
-            future.cancel()
-        return TaskRun(results, True)
-    return TaskRun(results, False)
+        run.cancel()
+        return TaskRun(run.results, True, run.failed)
+    run.cancel()
+    return TaskRun(run.results, False, run.failed, run.lost)
 
+
+class _Run(Generic[T, R]):
+    """The state of one :func:`run_tasks`: what is in flight, what came back."""
+
+    def __init__(self, executor: Executor, function: Callable[[T], R], tasks: Sequence[T],
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.executor, self.function, self.tasks, self.progress = (
+            executor, function, tasks, progress)
+        self.results: list[R | None] = [None] * len(tasks)
+        self.failed: dict[int, str] = {}
+        self.lost: str | None = None
+        self.pending: dict[Future[list[R]], tuple[int, int, bool]] = {}
+        self.suspects: list[int] = []
+        self.done = 0
+
+    def submit(self, start: int, stop: int, alone: bool = False) -> None:
+        future = self.executor.submit(_run_batch, self.function, self.tasks[start:stop])
+        self.pending[future] = (start, stop, alone)
+
+    def drain(self) -> None:
+        while self.lost is None and (self.pending or self.suspects):
+            if not self.pending:
+                suspect = self.suspects.pop(0)
+                self.submit(suspect, suspect + 1, alone=True)
+            finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self.collect(future, *self.pending.pop(future))
+
+    def collect(self, future: Future[list[R]], start: int, stop: int, alone: bool) -> None:
+        try:
+            values = future.result()
+        except WorkerKilled as killed:
+            if stop - start > 1:
+                for single in range(start, stop):
+                    self.submit(single, single + 1)
+                return
+            if not alone:
+                self.suspects.append(start)
+                return
+            self.failed[start] = str(killed)
+            values = []
+        except (ExecutorLost, BrokenExecutor, CancelledError) as error:
+            self.lost = _lost_reason(error)  # and keep what the other futures brought
+            return
+        self.results[start:start + len(values)] = values
+        self.done += stop - start
+        if self.progress is not None:
+            self.progress(self.done, len(self.tasks))
+
+    def cancel(self) -> None:
+        for future in self.pending:
+            future.cancel()
+
+
+def _lost_reason(error: BaseException) -> str:
+    if isinstance(error, ExecutorLost):
+        return str(error)
+    if isinstance(error, BrokenExecutor):
+        return "a worker process of the local pool died"
+    return "the executor cancelled the tasks"
+
+
+class ExecutorUnavailable(GCVerifyError):
+    """The executor the options name cannot be used here (Dask not installed, the
+    scheduler unreachable or without workers); the message says what to do."""

@@ -9,7 +9,7 @@ Non-finite numbers are null in the JSON, as in every JSON document gcverify writ
 >>> result = run_study(PRESETS["tiny"], seed=2, jobs=1)
 >>> document = study_document(result)
 >>> document["schema_version"], sorted(document)[:3]
-(1, ['detection', 'interrupted', 'preset'])
+(1, ['detection', 'failed_tasks', 'interrupted'])
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from gcverify.sensitivity import plots
 from gcverify.sensitivity.rules import RULES
 from gcverify.sensitivity.study import StudyResult
 
-__all__ = ["SCHEMA_VERSION", "STUDY_FILES", "load_schema", "render_csv", "render_html",
-           "render_json", "render_markdown", "study_document", "write_study"]
+__all__ = ["SCHEMA_VERSION", "STUDY_FILES", "incomplete_lines", "load_schema", "render_csv",
+           "render_html", "render_json", "render_markdown", "study_document", "table_lines",
+           "write_study"]
 
 SCHEMA_VERSION = 1
 
@@ -71,6 +72,8 @@ def study_document(result: StudyResult) -> dict[str, Any]:
         "roc": result.roc,
         "table": {name: asdict(row) for name, row in result.table.items()},
         "interrupted": result.interrupted,
+        "lost": result.lost,
+        "failed_tasks": list(result.failed_tasks),
         "timing": {"total_seconds": result.timing.get("total")},
     })
 
@@ -114,13 +117,28 @@ def table_lines(result: StudyResult) -> list[str]:
     return lines
 
 
+def incomplete_lines(result: StudyResult) -> list[str]:
+    """What the figures leave out, in Markdown: nothing for a complete study."""
+    lines = []
+    if result.interrupted:
+        lines.append("**Interrupted.** The figures cover the tasks that finished.")
+    if result.lost:
+        lines.append(f"**Incomplete:** {result.lost}. The figures cover the tasks that "
+                     "finished.")
+    if result.failed_tasks:
+        lines.append(f"**{len(result.failed_tasks)} task(s) left out**, each killed its "
+                     "worker on every try: " + "; ".join(result.failed_tasks) + ".")
+    return lines
+
+
 def render_markdown(result: StudyResult) -> str:
     """``sensitivity.md``."""
     steps = result.steps
     lines = [f"## How close is close enough? (preset {result.preset.name}, seed "
              f"{result.seed}, gcverify {__version__})", ""]
-    if result.interrupted:
-        lines += ["> **Interrupted.** The figures cover the tasks that finished.", ""]
+    lines += [f"> {line}" for line in incomplete_lines(result)]
+    if result.interrupted or result.lost or result.failed_tasks:
+        lines.append("")
     lines += [*table_lines(result), ""]
     if steps.get("networks"):
         lines += [f"**Step sweep** ({steps['networks']} networks): the central difference's "
@@ -189,8 +207,8 @@ def render_html(result: StudyResult) -> str:
     else:
         figures = ('<p class="note">The figures need matplotlib: <code>pip install '
                    "'gcverify[plots]'</code>.</p>")
-    note = ('<p class="note">Interrupted: the figures cover the tasks that finished.</p>'
-            if result.interrupted else "")
+    note = "".join(f'<p class="note">{escape(line.replace("**", ""))}</p>'
+                   for line in incomplete_lines(result))
     text = render_markdown(result).split("\n")
     prose = "".join(f"<p>{escape(line.replace('**', ''))}</p>" for line in text
                     if line.startswith("**") and not line.startswith("**Detection"))

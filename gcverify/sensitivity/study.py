@@ -27,6 +27,7 @@ Same seed, same result (apart from timing).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from gcverify.errors import invalid_argument
-from gcverify.executors import local_executor, run_tasks
+from gcverify.executors import TaskRun, open_executor, run_tasks
 from gcverify.sampling import Architectures, Domain
 from gcverify.sensitivity.measure import (
     KINDS,
@@ -111,6 +112,8 @@ class StudyResult:
     table: dict[str, RuleRow]
     rows: list[dict[str, Any]] = field(repr=False)
     interrupted: bool = False
+    failed_tasks: tuple[str, ...] = ()
+    lost: str | None = None
     timing: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -132,7 +135,9 @@ def run_study(preset: Preset, *, seed: int = 0, jobs: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> StudyResult:
     """Run the four parts of the study (see the module's docstring) on ``executor``
     (default: a local pool of ``jobs`` workers). ``progress(done, total)`` follows the
-    tasks; Ctrl-C returns what finished, with ``interrupted=True``."""
+    tasks. Ctrl-C returns what finished, with ``interrupted=True``; so does losing the
+    executor (``lost`` says why); a task that killed its worker on every try is left out
+    and named in ``failed_tasks``."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise invalid_argument("seed", seed, "is not a non-negative integer", "pass e.g. seed=0")
     started = time.perf_counter()
@@ -143,30 +148,33 @@ def run_study(preset: Preset, *, seed: int = 0, jobs: int | None = None,
         if progress is not None:
             progress(done[0] + count, total)
 
-    owned = executor is None
-    pool = local_executor(jobs) if executor is None else executor
-    try:
-        parts: list[Any] = []
-        interrupted = False
-        for function, count in ((partial(_steps_task, seed, preset), preset.step_networks),
-                                (partial(_boundary_task, seed, preset), preset.boundary_networks),
-                                (partial(_mutant_task, seed), preset.mutant_examples)):
-            if interrupted:
+    with contextlib.ExitStack() as stack:
+        pool = executor if executor is not None else stack.enter_context(open_executor(jobs))
+        parts: list[list[Any]] = []
+        failed: list[str] = []
+        stopped: TaskRun[Any] | None = None
+        for name, function, count in (
+                ("step network", partial(_steps_task, seed, preset), preset.step_networks),
+                ("boundary network", partial(_boundary_task, seed, preset),
+                 preset.boundary_networks),
+                ("mutant example", partial(_mutant_task, seed), preset.mutant_examples)):
+            if stopped is not None:
                 parts.append([])
                 continue
             run = run_tasks(pool, function, list(range(count)), batch=2, progress=tick)
             done[0] += count
             parts.append([r for r in run.results if r is not None])
-            interrupted = run.interrupted
-    finally:
-        if owned:
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            failed += [f"{name} {index}: {why}" for index, why in sorted(run.failed.items())]
+            stopped = None if run.complete else run
     steps, boundary, mutants = parts
     rows = _rows(steps, boundary, mutants, preset)
     return StudyResult(preset, seed, _step_summary(steps, preset),
                        _detection_summary(boundary, preset), _roc(boundary, mutants, preset),
-                       _table(boundary, mutants, preset), rows, interrupted,
-                       {"total": time.perf_counter() - started})
+                       _table(boundary, mutants, preset), rows,
+                       interrupted=stopped is not None and stopped.interrupted,
+                       failed_tasks=tuple(failed),
+                       lost=stopped.lost if stopped is not None else None,
+                       timing={"total": time.perf_counter() - started})
 
 
 # --- aggregation -------------------------------------------------------------------------------

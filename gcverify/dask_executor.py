@@ -1,0 +1,203 @@
+"""A Dask cluster behind the :class:`concurrent.futures.Executor` interface of
+:mod:`gcverify.executors` (the optional extra ``gcverify[dask]``).
+
+:func:`dask_executor` connects to a running scheduler (``scheduler="tcp://HOST:PORT"``)
+or starts a ``LocalCluster`` of ``workers`` single-threaded worker processes, and
+yields an executor whose futures speak gcverify's language: a task whose worker died on
+every try (Dask's ``KilledWorker``, after the scheduler's ``allowed-failures`` retries)
+raises :class:`~gcverify.executors.WorkerKilled`; tasks cancelled because the scheduler
+went away raise :class:`~gcverify.executors.ExecutorLost`. Dask's own log lines are
+kept off the terminal (gcverify says what went wrong in one line). On exit the client
+is closed, and a cluster started here is stopped with nothing left running.
+
+Tasks are pickled with cloudpickle: workers need the packages the tasks import
+(numpy, gcverify, and what the user's code imports), not the user's files (campaigns
+send the source with the tasks; a module registered with
+``cloudpickle.register_pickle_by_value`` travels by value).
+
+>>> with dask_executor(workers=1) as executor:          # doctest: +SKIP
+...     executor.submit(abs, -2).result()
+2
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any
+
+from gcverify.executors import ExecutorLost, ExecutorUnavailable, WorkerKilled, usable_cores
+
+__all__ = ["CONNECT_TIMEOUT", "DaskExecutor", "dask_executor", "dask_installed"]
+
+#: Seconds to wait for a scheduler to answer and for its first worker to join.
+CONNECT_TIMEOUT = 30.0
+#: Seconds the client keeps trying to reach a scheduler that went away, before its
+#: tasks count as lost.
+_RECONNECT = 5.0
+_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+def dask_installed() -> bool:
+    """Whether ``dask.distributed`` can be imported.
+
+    >>> isinstance(dask_installed(), bool)
+    True
+    """
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class DaskExecutor(Executor):
+    """``client``'s executor, with Dask's failures translated (see the module)."""
+
+    def __init__(self, client: Any, address: str) -> None:
+        self._client = client
+        self._inner = client.get_executor(pure=False)
+        self.address = address
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        import cloudpickle
+        from distributed import KilledWorker
+
+        # Dask pickles a task with pickle first, which sends functions by reference;
+        # cloudpickle sends those of modules registered by value (a user's file that
+        # the workers cannot import) by value, however deep they sit in the task.
+        payload = cloudpickle.dumps((fn, args, kwargs))
+        inner = self._inner.submit(_call_pickled, payload)
+        outer: Future[Any] = Future()
+
+        def relay(done: Future[Any]) -> None:
+            if outer.done():
+                return
+            if done.cancelled():
+                outer.set_exception(ExecutorLost(f"lost the Dask scheduler at {self.address}"))
+                return
+            error = done.exception()
+            if isinstance(error, KilledWorker):
+                outer.set_exception(WorkerKilled("killed its Dask worker on every try"))
+            elif error is not None:
+                outer.set_exception(error)
+            else:
+                outer.set_result(done.result())
+
+        def forward_cancel(done: Future[Any]) -> None:
+            if done.cancelled():
+                inner.cancel()
+
+        outer.add_done_callback(forward_cancel)
+        inner.add_done_callback(relay)
+        return outer
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait)
+
+
+def _call_pickled(payload: bytes) -> Any:
+    function, args, kwargs = pickle.loads(payload)
+    return function(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask logs reconnection attempts and worker deaths as it handles them; gcverify
+    reports what matters in its own words, so these stay off the terminal."""
+    # Dask's configuration gives its modules' loggers levels of their own: quiet each.
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] in _LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _missing_dask(argument: str) -> ExecutorUnavailable:
+    return ExecutorUnavailable(f"{argument} needs Dask, which is not installed; "
+                               "install it with: pip install 'gcverify[dask]'")
+
+
+@contextlib.contextmanager
+def dask_executor(*, scheduler: str | None = None,
+                  workers: int | None = None) -> Iterator[DaskExecutor]:
+    """An executor on the Dask cluster at ``scheduler``, or on a local cluster of
+    ``workers`` processes (default: the usable cores) started here and stopped on exit."""
+    if not dask_installed():
+        raise _missing_dask("--scheduler" if scheduler is not None else "--executor dask")
+    import dask
+    from distributed import Client, LocalCluster
+
+    with _quiet_dask(), dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers or usable_cores(), threads_per_worker=1,
+                                   processes=True, dashboard_address=None,
+                                   # no dashboard, and its HTTP server on a free port
+                                   # (8787 may be another scheduler's)
+                                   scheduler_kwargs={"dashboard": False,
+                                                     "dashboard_address": "127.0.0.1:0"},
+                                   host="127.0.0.1", silence_logs=logging.CRITICAL)
+        address = scheduler or cluster.scheduler_address  # type: ignore[union-attr]
+        try:
+            client = _connect(Client, cluster or address, address)
+        except BaseException:
+            if cluster is not None:
+                cluster.close()
+            raise
+        try:
+            yield DaskExecutor(client, address)
+        finally:
+            _close(client, cluster)
+
+
+def _connect(client_class: Any, target: Any, address: str) -> Any:
+    # The client's timeout is also how long it tries to reconnect to a scheduler that
+    # went away (its tasks are cancelled at once, and then it closes): keep that short,
+    # and try to connect again until CONNECT_TIMEOUT instead.
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while True:
+        try:
+            client = client_class(target, timeout=_RECONNECT, set_as_default=False)
+            break
+        except (OSError, TimeoutError) as error:
+            if time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
+            raise ExecutorUnavailable(
+                f"cannot reach the Dask scheduler at {address} ({error.__class__.__name__}); "
+                f"start one with: dask scheduler, then workers with: dask worker {address}"
+            ) from None
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError):
+        client.close()
+        raise ExecutorUnavailable(
+            f"the Dask scheduler at {address} has no workers after {CONNECT_TIMEOUT:g} s; "
+            f"start some with: dask worker {address}") from None
+    return client
+
+
+def _close(client: Any, cluster: Any) -> None:
+    # Cancel what is left (Ctrl-C) so that no task of ours outlives us on the cluster.
+    with contextlib.suppress(Exception):
+        client.cancel(list(client.futures.values()), force=True)
+    with contextlib.suppress(Exception):
+        client.close(timeout=_RECONNECT)
+    # A client that lost its scheduler closes itself when it gives up reconnecting;
+    # wait for that, so that its last words fall while Dask's logs are still quiet.
+    deadline = time.monotonic() + _RECONNECT + 1
+    while client.status != "closed" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=_RECONNECT)
