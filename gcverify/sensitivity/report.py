@@ -22,13 +22,13 @@ from dataclasses import asdict
 from html import escape
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gcverify import __version__
 from gcverify.report.wording import markdown_cell
 from gcverify.sensitivity import plots
 from gcverify.sensitivity.rules import RULES
-from gcverify.sensitivity.study import StudyResult
+from gcverify.sensitivity.study import CSV_COLUMNS, StudyResult
 
 __all__ = ["SCHEMA_VERSION", "STUDY_FILES", "incomplete_lines", "load_schema", "render_csv",
            "render_html", "render_json", "render_markdown", "study_document", "table_lines",
@@ -85,15 +85,19 @@ def render_json(result: StudyResult) -> str:
 
 
 def render_csv(result: StudyResult) -> str:
-    """``sensitivity.csv``: one row per measurement (part, case, group, rule, kind, size,
-    value, fails)."""
+    """``sensitivity.csv``'s text (:func:`write_study` streams it to the file instead)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["part", "case", "group", "rule", "kind", "size",
-                                             "value", "fails"], lineterminator="\n")
-    writer.writeheader()
-    for row in result.rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    _write_csv(result, out)
     return out.getvalue()
+
+
+def _write_csv(result: StudyResult, out: IO[str]) -> None:
+    """One row per measurement: ``part``, ``case``, ``group``, ``kind``, ``size``,
+    ``value`` (a step's error), then each rule's score (above 1: the rule FAILs)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in result.measurements.rows():
+        writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
 
 
 def _scientific(value: float | None) -> str:
@@ -230,9 +234,13 @@ def write_study(result: StudyResult, directory: str | Path) -> dict[str, Path]:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, render in zip(STUDY_FILES, (render_json, render_csv, render_markdown,
-                                          render_html)):
+    for name, render in zip(STUDY_FILES, (render_json, None, render_markdown, render_html),
+                            strict=True):
         path = folder / name
-        path.write_text(render(result), encoding="utf-8")
+        if render is None:
+            with path.open("w", encoding="utf-8", newline="") as out:
+                _write_csv(result, out)
+        else:
+            path.write_text(render(result), encoding="utf-8")
         written[name] = path
     return written

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
@@ -53,7 +53,8 @@ from gcverify.sensitivity.measure import (
 )
 from gcverify.sensitivity.rules import RULES
 
-__all__ = ["PRESETS", "Preset", "RuleRow", "StudyResult", "run_study"]
+__all__ = ["CSV_COLUMNS", "PRESETS", "Measurements", "Preset", "RuleRow", "StudyResult",
+           "run_study"]
 
 
 # The networks every preset draws: one hidden activation each (so that errors can be told
@@ -77,13 +78,16 @@ class Preset:
     domain: Domain = _DOMAIN
 
 
-#: ``tiny`` (gcverify run's, a few seconds), ``quick`` (under 2 minutes on 2 cores) and
-#: ``paper`` (about 30 minutes on 2 cores).
+#: ``tiny`` (``gcverify run``'s: a few seconds), ``quick`` (under a minute on 2 cores)
+#: and ``paper`` (about 27 minutes on 2 cores, some 3 million measurements), estimated
+#: from the measured cost of a task on one core (a step network about 10 ms, a
+#: boundary network 9 ms with the 11 sizes δ and 19 ms with the paper's 41, a mutant
+#: example 0.33 s: the notebook's 153 mutants checked by every rule).
 PRESETS = {
     "tiny": Preset("tiny", 6, 10, 2, deltas=tuple(10.0 ** k for k in range(-10, 1, 2))),
-    "quick": Preset("quick", 40, 80, 6),
-    "paper": Preset("paper", 600, 2500, 60,
-                    deltas=tuple(10.0 ** (k / 2) for k in range(-20, 1))),
+    "quick": Preset("quick", 500, 1500, 120),
+    "paper": Preset("paper", 5000, 10000, 9000,
+                    deltas=tuple(10.0 ** (k / 4) for k in range(-40, 1))),
 }
 
 
@@ -100,6 +104,38 @@ class RuleRow:
     smallest_scaling: float | None
 
 
+#: The CSV's columns: what was measured, then each rule's score (its discrepancy over
+#: its tolerance: above 1 FAILs) on it.
+CSV_COLUMNS = ("part", "case", "group", "kind", "size", "value", *(rule.name for rule in RULES))
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Every number the study measured, as the tasks returned them."""
+
+    preset: Preset
+    steps: tuple[StepErrors, ...]
+    boundary: tuple[BoundaryScores, ...]
+    mutants: tuple[MutantScores, ...]
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """One row per measurement (:data:`CSV_COLUMNS`), generated as it is written:
+        a paper-size study has millions."""
+        blank = ("",) * len(RULES)
+        for item in self.steps:
+            for step, error in zip(self.preset.steps, item.errors, strict=True):
+                yield ("steps", item.index, item.group, "central", step, error, *blank)
+        for found in self.boundary:
+            for (kind, delta), scores in [(("correct", 0.0), found.correct),
+                                          *found.planted.items()]:
+                yield ("detection", found.index, found.group, kind, delta, "", *scores)
+        for example in self.mutants:
+            for mutant_id, (family, scores) in [("original", ("", example.original)),
+                                                *example.mutants.items()]:
+                yield ("mutants", example.example, family or "original", mutant_id, "", "",
+                       *scores)
+
+
 @dataclass(frozen=True)
 class StudyResult:
     """Everything the study found; the reports render only this."""
@@ -110,7 +146,7 @@ class StudyResult:
     detection: dict[str, Any]
     roc: dict[str, Any]
     table: dict[str, RuleRow]
-    rows: list[dict[str, Any]] = field(repr=False)
+    measurements: Measurements = field(repr=False)
     interrupted: bool = False
     failed_tasks: tuple[str, ...] = ()
     lost: str | None = None
@@ -167,10 +203,10 @@ def run_study(preset: Preset, *, seed: int = 0, jobs: int | None = None,
             failed += [f"{name} {index}: {why}" for index, why in sorted(run.failed.items())]
             stopped = None if run.complete else run
     steps, boundary, mutants = parts
-    rows = _rows(steps, boundary, mutants, preset)
+    measurements = Measurements(preset, tuple(steps), tuple(boundary), tuple(mutants))
     return StudyResult(preset, seed, _step_summary(steps, preset),
                        _detection_summary(boundary, preset), _roc(boundary, mutants, preset),
-                       _table(boundary, mutants, preset), rows,
+                       _table(boundary, mutants, preset), measurements,
                        interrupted=stopped is not None and stopped.interrupted,
                        failed_tasks=tuple(failed),
                        lost=stopped.lost if stopped is not None else None,
@@ -273,23 +309,3 @@ def _table(boundary: Sequence[BoundaryScores], mutants: Sequence[MutantScores],
     return table
 
 
-def _rows(steps: Sequence[StepErrors], boundary: Sequence[BoundaryScores],
-          mutants: Sequence[MutantScores], preset: Preset) -> list[dict[str, Any]]:
-    """One row per measurement, for the CSV."""
-    rows: list[dict[str, Any]] = []
-    for step_item in steps:
-        rows += [{"part": "steps", "case": step_item.index, "group": step_item.group,
-                  "rule": "", "kind": "central", "size": step, "value": error, "fails": ""}
-                 for step, error in zip(preset.steps, step_item.errors)]
-    for found in boundary:
-        for (kind, delta), scores in [(("correct", 0.0), found.correct), *found.planted.items()]:
-            rows += [{"part": "detection", "case": found.index, "group": found.group,
-                      "rule": rule.name, "kind": kind, "size": delta, "value": score,
-                      "fails": score > 1} for rule, score in zip(RULES, scores)]
-    for example in mutants:
-        entries = [("original", ("", example.original)), *example.mutants.items()]
-        for mutant_id, (family, scores) in entries:
-            rows += [{"part": "mutants", "case": example.example, "group": family or "original",
-                      "rule": rule.name, "kind": mutant_id, "size": "", "value": score,
-                      "fails": score > 1} for rule, score in zip(RULES, scores)]
-    return rows

@@ -14,6 +14,7 @@ from gcverify.sensitivity import (
     PRESETS,
     STUDY_FILES,
     load_schema,
+    render_csv,
     render_json,
     run_study,
     write_study,
@@ -51,8 +52,15 @@ def test_all_four_files_are_written(tiny, tmp_path):
     assert sorted(p.name for p in (tmp_path / "study").iterdir()) == sorted(STUDY_FILES)
     rows = list(csv.DictReader(written["sensitivity.csv"].open()))
     assert {row["part"] for row in rows} == {"steps", "detection", "mutants"}
-    assert {row["rule"] for row in rows if row["part"] == "detection"} == {
-        "notebook", "torch", "jax", "scipy", "gcverify"}
+    assert list(rows[0]) == ["part", "case", "group", "kind", "size", "value",
+                             "notebook", "torch", "jax", "scipy", "gcverify"]
+    # One row per network × planted error (or step, or mutant × example); every rule's
+    # score on the detection rows.
+    detection = [row for row in rows if row["part"] == "detection"]
+    assert len(detection) == tiny.detection["networks"] * (
+        2 + 3 * len(tiny.preset.deltas))
+    assert all(float(row["gcverify"]) >= 0 for row in detection)
+    assert render_csv(tiny) == written["sensitivity.csv"].read_text()
     markdown = written["sensitivity.md"].read_text()
     assert "| gcverify.check_gradients |" in markdown and "Step sweep" in markdown
     html = written["sensitivity.html"].read_text()
