@@ -113,7 +113,7 @@ def open_executor(jobs: int | None = None, *, executor: str | None = None,
                                f"pass one of {', '.join(EXECUTORS)}")
     if executor == "local" and scheduler is not None:
         raise invalid_argument("executor", executor, "cannot use a Dask scheduler",
-                               "drop executor='local' to run on the scheduler's cluster")
+                               "pass executor='dask' with a scheduler")
     if scheduler is not None and (not isinstance(scheduler, str) or ":" not in scheduler):
         raise invalid_argument("scheduler", scheduler, "is not a scheduler's address",
                                "pass e.g. scheduler='tcp://127.0.0.1:8786'")

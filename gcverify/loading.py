@@ -2,7 +2,9 @@
 
 Used by ``gcverify check`` and ``gcverify mutate``: the file is imported as a fresh,
 privately named module with bytecode writing off, so the user's folder is left as it
-was.
+was. A file that raises when imported gives :class:`ImportFailed` (an InvalidArgument
+for library callers); the command line runs imports in a supervised child and reports
+the file's own exception instead (:attr:`ImportFailed.original`), with its line.
 """
 
 from __future__ import annotations
@@ -15,9 +17,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gcverify.errors import invalid_argument
+from gcverify.errors import InvalidArgument, invalid_argument
 
-__all__ = ["load_function", "load_module"]
+__all__ = ["ImportFailed", "load_function", "load_module"]
+
+
+class ImportFailed(InvalidArgument):
+    """The file raised when imported; :attr:`original` is its own exception.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     file = Path(folder) / "net.py"
+    ...     _ = file.write_text("1 / 0\\n")
+    ...     try:
+    ...         load_module(file)
+    ...     except ImportFailed as error:
+    ...         print(type(error.original).__name__)
+    ZeroDivisionError
+    """
+
+    @property
+    def original(self) -> BaseException:
+        return self.__cause__ if self.__cause__ is not None else self
 
 
 def load_module(path: str | Path) -> types.ModuleType:
@@ -52,8 +73,10 @@ def load_module(path: str | Path) -> types.ModuleType:
         spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[name]
-        raise invalid_argument("path", str(path), f"raised {type(error).__name__}: {error} "
-                               "when imported", "fix the file so that it imports") from None
+        failed = invalid_argument("path", str(path), f"raised {type(error).__name__}: {error} "
+                                  "when imported", "fix the file so that it imports")
+        raise ImportFailed(str(failed), argument=failed.argument, value=failed.value,
+                           problem=failed.problem, fix=failed.fix) from error
     finally:
         sys.dont_write_bytecode = writes_bytecode
     return module

@@ -2,12 +2,15 @@
 networks, and run the mutation campaign on the notebook's backprop.
 
 ``gcverify run`` prints :class:`MainJob`'s steps and writes the campaign's reports.
+Ctrl-C at any step ends the job there with what finished: the steps that ran, the
+sweep's networks so far, and a campaign that says it was interrupted (every mutant
+not run, if it had not started).
 
 >>> job = run_main_job(networks=5, examples=1, jobs=2)
 >>> [step.name for step in job.steps]
-['notebook replayed', 'property sweep (5 networks)', 'mutation campaign (142 mutants)']
->>> job.passed
-True
+['notebook replayed', 'property sweep (5 networks)', 'mutation campaign (... mutants)']
+>>> job.passed, job.interrupted
+(True, False)
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gcverify.mutation.campaign import DEFAULT_EXAMPLES, run_campaign
+from gcverify.interrupts import (
+    catching_interrupts,
+    check_interrupt,
+    deferred_interrupts,
+    interrupted,
+)
+from gcverify.mutation.campaign import DEFAULT_EXAMPLES, run_campaign, unstarted_campaign
 from gcverify.mutation.results import CampaignResult, MutantResult
 from gcverify.mutation.targets import notebook_target
 from gcverify.replay import NotebookReplay, replay_notebook
@@ -37,39 +46,78 @@ class Step:
 
 @dataclass(frozen=True)
 class MainJob:
-    """The three steps and their results."""
+    """The three steps and their results (``replay`` and ``sweep`` are None when Ctrl-C
+    came before they finished; ``campaign`` is always there, maybe interrupted)."""
 
-    replay: NotebookReplay
-    sweep: SweepResult
+    replay: NotebookReplay | None
+    sweep: SweepResult | None
     campaign: CampaignResult
     steps: tuple[Step, ...]
+    interrupted: bool = False
 
     @property
     def passed(self) -> bool:
-        """The notebook reproduced, no correct backprop failed, no mutant survived."""
-        return all(step.ok for step in self.steps)
+        """The notebook reproduced, no correct backprop failed, no mutant survived, and
+        nothing was interrupted."""
+        return all(step.ok for step in self.steps) and not self.interrupted
 
 
 def run_main_job(*, networks: int = 200, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
-                 jobs: int | None = None,
-                 progress: Callable[[int, int, MutantResult], None] | None = None) -> MainJob:
-    """Run the three steps; ``seed`` seeds the sweep and the campaign's examples."""
-    started = time.perf_counter()
-    replay = replay_notebook()
-    buggy, correct = replay.rows[1], replay.rows[2]
-    steps = [Step("notebook replayed", replay.reproduced,
-                  f"{'reproduced' if replay.reproduced else 'NOT reproduced'}: buggy "
-                  f"{buggy.difference!r} {buggy.verdict}, correct {correct.difference!r} "
-                  f"{correct.verdict}", time.perf_counter() - started)]
+                 jobs: int | None = None, memory_limit: int | None = None,
+                 progress: Callable[[int, int, MutantResult], None] | None = None,
+                 on_phase: Callable[[str], None] | None = None) -> MainJob:
+    """Run the three steps; ``seed`` seeds the sweep and the campaign's examples;
+    ``on_phase(text)`` is told when each step starts."""
+    def phase(text: str) -> None:
+        if on_phase is not None:
+            on_phase(text)
 
-    started = time.perf_counter()
-    sweep = sweep_correct_backprop(networks, seed=seed)
-    steps.append(Step(f"property sweep ({networks} networks)", sweep.passed, sweep.tally(),
-                      time.perf_counter() - started))
+    steps: list[Step] = []
+    replay: NotebookReplay | None = None
+    sweep: SweepResult | None = None
+    campaign: CampaignResult | None = None
+    target = notebook_target(seed)
+    with catching_interrupts():
+        try:
+            phase("replaying the notebook")
+            started = time.perf_counter()
+            replay = replay_notebook()
+            buggy, correct = replay.rows[1], replay.rows[2]
+            steps.append(Step("notebook replayed", replay.reproduced,
+                              f"{'reproduced' if replay.reproduced else 'NOT reproduced'}: "
+                              f"buggy {buggy.difference!r} {buggy.verdict}, correct "
+                              f"{correct.difference!r} {correct.verdict}",
+                              time.perf_counter() - started))
+            check_interrupt()
 
-    started = time.perf_counter()
-    campaign = run_campaign(notebook_target(seed), examples=examples, jobs=jobs,
-                            progress=progress)
-    steps.append(Step(f"mutation campaign ({campaign.counts.total} mutants)", campaign.passed,
-                      campaign.summary(), time.perf_counter() - started))
-    return MainJob(replay, sweep, campaign, tuple(steps))
+            phase(f"sweeping the property over {networks} networks")
+            started = time.perf_counter()
+            sweep = sweep_correct_backprop(networks, seed=seed)
+            steps.append(Step(f"property sweep ({networks} networks)", sweep.passed,
+                              sweep.tally() if not sweep.interrupted else sweep.summary(),
+                              time.perf_counter() - started))
+            check_interrupt()
+
+            started = time.perf_counter()
+            campaign = run_campaign(target, examples=examples, jobs=jobs,
+                                    memory_limit=memory_limit, progress=progress,
+                                    on_phase=on_phase)
+            steps.append(Step(f"mutation campaign ({campaign.counts.total} mutants)",
+                              campaign.passed, campaign.summary(),
+                              time.perf_counter() - started))
+        except KeyboardInterrupt:
+            pass
+        with deferred_interrupts():
+            if replay is None:
+                steps.append(Step("notebook replayed", False, "interrupted"))
+            if sweep is None:
+                steps.append(Step(f"property sweep ({networks} networks)", False,
+                                  "not run: interrupted"))
+            if campaign is None:
+                campaign = unstarted_campaign(target, examples=examples, jobs=jobs,
+                                              memory_limit=memory_limit)
+                steps.append(Step(f"mutation campaign ({len(campaign.not_run)} mutants)",
+                                  False, "not run: interrupted"))
+            stopped = interrupted() or campaign.interrupted or bool(sweep and
+                                                                    sweep.interrupted)
+    return MainJob(replay, sweep, campaign, tuple(steps), stopped)

@@ -3,6 +3,11 @@
 The same property as the test suite's (the correct backprop is never FAIL, and mostly
 PASS), run as a library call with a seed, for ``gcverify run`` and for research.
 
+Ctrl-C stops it with the networks checked so far (``interrupted=True``), and is never
+lost: Hypothesis times the garbage collector with a callback, and a SIGINT that lands
+in it is printed as "Exception ignored" and swallowed by the interpreter. The sweep
+counts SIGINT (:mod:`gcverify.interrupts`) and stops at the next network.
+
 >>> result = sweep_correct_backprop(examples=20, seed=1)
 >>> result.verdicts[Verdict.FAIL]
 0
@@ -24,6 +29,7 @@ from hypothesis import strategies as st
 
 from gcverify.check import check_backprop
 from gcverify.errors import invalid_argument
+from gcverify.interrupts import catching_interrupts, check_interrupt
 from gcverify.options import CheckOptions
 from gcverify.result import FrozenMap, Verdict
 from gcverify.strategies import Network, networks
@@ -33,7 +39,12 @@ __all__ = ["SweepResult", "sweep_correct_backprop"]
 
 @dataclass(frozen=True)
 class SweepResult:
-    """Verdict counts over ``examples`` generated networks, and why not PASS."""
+    """Verdict counts over ``examples`` generated networks, and why not PASS;
+    ``interrupted`` when Ctrl-C stopped the sweep before its ``requested`` networks.
+
+    >>> SweepResult(3, 0, {Verdict.PASS: 3}, {}, interrupted=True, requested=10).summary()
+    'interrupted after 3 of 10 networks: no FAIL; PASS 100.0%, INCONCLUSIVE 0.0%'
+    """
 
     examples: int
     seed: int
@@ -41,6 +52,8 @@ class SweepResult:
     reasons: Mapping[str, int]
     failures: tuple[str, ...] = ()
     seconds: float = field(default=0.0, compare=False)
+    interrupted: bool = False
+    requested: int = 0
 
     def __post_init__(self) -> None:
         counts = {verdict: self.verdicts.get(verdict, 0) for verdict in Verdict}
@@ -49,8 +62,8 @@ class SweepResult:
 
     @property
     def passed(self) -> bool:
-        """No FAIL (a correct backprop must never fail)."""
-        return not self.verdicts[Verdict.FAIL]
+        """No FAIL (a correct backprop must never fail), and the sweep ran to the end."""
+        return not self.verdicts[Verdict.FAIL] and not self.interrupted
 
     @property
     def pass_share(self) -> float:
@@ -66,6 +79,9 @@ class SweepResult:
 
     def summary(self) -> str:
         """One line: how many networks, and :meth:`tally`."""
+        if self.interrupted:
+            return (f"interrupted after {self.examples} of {self.requested or '?'} networks: "
+                    f"{self.tally()}")
         return f"{self.examples} networks: {self.tally()}"
 
 
@@ -80,7 +96,8 @@ def sweep_correct_backprop(examples: int = 200, seed: int = 0,
     ``strategy`` (default: :func:`gcverify.strategies.networks`), with ``options``
     (default: ``CheckOptions()``).
 
-    A FAIL is recorded, not raised, so that the sweep always completes.
+    A FAIL is recorded, not raised, so that the sweep always completes; Ctrl-C returns
+    the networks checked so far, with ``interrupted=True``.
     """
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
         raise invalid_argument("examples", examples, "is not a positive integer",
@@ -95,6 +112,7 @@ def sweep_correct_backprop(examples: int = 200, seed: int = 0,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(strategy if strategy is not None else networks())
     def sweep(network: Network) -> None:
+        check_interrupt()  # one Hypothesis's GC callback swallowed
         result = check_backprop(*network, **keywords)
         verdicts[result.verdict] += 1
         if result.verdict is not Verdict.PASS:
@@ -103,6 +121,12 @@ def sweep_correct_backprop(examples: int = 200, seed: int = 0,
             failures.append(f"{network.net!r}: {result.summary()}")
 
     start = time.perf_counter()
-    sweep()
+    interrupted = False
+    with catching_interrupts():
+        try:
+            sweep()
+            check_interrupt()  # one swallowed during the last network
+        except KeyboardInterrupt:
+            interrupted = True
     return SweepResult(sum(verdicts.values()), seed, verdicts, reasons, tuple(failures),
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, interrupted, examples)

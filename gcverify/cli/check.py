@@ -1,4 +1,15 @@
-"""``gcverify check FILE``: the per-block table and the verdict of a user's backprop."""
+"""``gcverify check FILE``: the per-block table and the verdict of a user's backprop.
+
+FILE is imported, and checked, in a supervised child (:mod:`gcverify.supervise`):
+this process imports nothing of the user's, so nothing FILE does (``sys.exit``,
+``os._exit``, a top-level ``argparse``, a crash, a hang, printing) decides what
+gcverify prints or how it exits. The child sends back plain data: the verdict, the
+report's text and its JSON form.
+
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(check, ["--help"]).output.splitlines()[0]
+'Usage: check [OPTIONS] FILE'
+"""
 
 from __future__ import annotations
 
@@ -9,9 +20,23 @@ from typing import Any
 import click
 
 from gcverify.cli.exit_codes import ExitCode
-from gcverify.cli.shared import build_check_options, check_options, styled_verdict
+from gcverify.cli.shared import (
+    build_check_options,
+    check_options,
+    exit_for_failure,
+    memory_limit_option,
+    styled_verdict,
+    time_limit_option,
+    traceback_option,
+)
 from gcverify.cli.target import CheckTarget, TargetOptions, target_options
-from gcverify.result import GradCheckResult
+from gcverify.errors import GCVerifyError
+from gcverify.interrupts import catching_interrupts
+from gcverify.limits import default_memory_limit
+from gcverify.loading import ImportFailed
+from gcverify.options import CheckOptions
+from gcverify.result import Verdict
+from gcverify.supervise import run_supervised
 
 __all__ = ["check"]
 
@@ -20,34 +45,55 @@ __all__ = ["check"]
 @click.argument("file")
 @target_options
 @check_options(seed_help="With --layers it also seeds the generated data.")
+@time_limit_option("Seconds FILE may take to import and be checked; then it counts as hung.")
+@memory_limit_option
+@traceback_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def check(file: str, forward: str | None, backward: str | None, case: str | None,
-          layers: str | None, batch: int | None, as_json: bool, **options: Any) -> None:
+          layers: str | None, batch: int | None, time_limit: float, memory_limit: int | None,
+          show_traceback: bool, as_json: bool, **options: Any) -> None:
     """Check the backprop in FILE: per-block table and verdict.
 
-    Exit codes: 0 pass, 1 fail, 3 inconclusive, 2 usage error. FILE is compiled in
-    memory; nothing is written.
+    Exit codes: 0 pass, 1 fail, 3 inconclusive, 2 usage error, 4 when FILE's code
+    crashed, exited or hung (one line says where; --traceback shows the traceback),
+    130 when interrupted. FILE runs in a child process, compiled in memory, with
+    sys.argv = [FILE]; nothing is written, and what it prints is not shown.
 
     \b
     Examples:
       gcverify check mynet.py --forward forward --backward backward --case test_case
       gcverify check mynet.py --forward fwd --backward bwd --layers 4,5,3,1 --batch 3
     """
+    settings = build_check_options(options)
+    request = TargetOptions(file, forward, backward, case, layers, batch, settings.seed)
+    request.require_file()
+    _ = request.widths  # a bad --layers is a usage error before anything runs
+    with catching_interrupts():
+        report = run_supervised(
+            _check_in_child, request, settings, time_limit=time_limit,
+            memory_limit=memory_limit or default_memory_limit(), argv=[file],
+            user_files=[file], reraise=(GCVerifyError,))
+    if report.failure is not None:
+        exit_for_failure(report.failure, show_traceback)
+    verdict, text, data = report.value
+    if as_json:
+        click.echo(json.dumps(data, indent=2, allow_nan=False))
+    else:
+        # The report, with its first line ("Gradient check: VERDICT") in colour.
+        click.echo(f"Gradient check: {styled_verdict(Verdict(verdict))}")
+        click.echo(text.partition("\n")[2])
+    sys.exit(ExitCode.of(Verdict(verdict)))
+
+
+def _check_in_child(request: TargetOptions, settings: CheckOptions
+                    ) -> tuple[str, str, dict[str, Any]]:
+    """Load FILE and check it (in the child): the verdict, the text, the JSON data."""
     from gcverify.check import check_backprop
 
-    settings = build_check_options(options)
-    target = CheckTarget.load(TargetOptions(file, forward, backward, case, layers, batch,
-                                            settings.seed))
+    try:
+        target = CheckTarget.load(request)
+    except ImportFailed as failed:  # the file's own exception, with its line
+        raise failed.original from None
     result = check_backprop(target.forward, target.backward, target.X, target.Y,
                             target.parameters, **settings.as_dict())
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
-    else:
-        _print_result(result)
-    sys.exit(ExitCode.of(result.verdict))
-
-
-def _print_result(result: GradCheckResult) -> None:
-    # The report, with its first line ("Gradient check: VERDICT") in colour.
-    click.echo(f"Gradient check: {styled_verdict(result.verdict)}")
-    click.echo(str(result).partition("\n")[2])
+    return result.verdict.value, str(result), result.to_dict()

@@ -1,4 +1,12 @@
-"""``gcverify run``: the main job on the built-in default, as a summary table."""
+"""``gcverify run``: the main job on the built-in default, as a summary table.
+
+Ctrl-C at any step (the replay, the sweep, the campaign, writing the reports) exits
+130 after writing the reports of what finished.
+
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(run, ["--help"]).output.splitlines()[0]
+'Usage: run [OPTIONS]'
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,12 @@ import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import progress_bar
-from gcverify.cli.shared import jobs_option, output_option, progress_option
+from gcverify.cli.shared import jobs_option, memory_limit_option, output_option, progress_option
+from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
+from gcverify.limits import default_memory_limit
 from gcverify.main_job import MainJob, run_main_job
-from gcverify.mutation.campaign import DEFAULT_EXAMPLES
-from gcverify.report import write_reports
+from gcverify.mutation.campaign import DEFAULT_EXAMPLES, usable_cores
+from gcverify.report import prepare_output, write_reports
 
 __all__ = ["run"]
 
@@ -26,22 +36,31 @@ __all__ = ["run"]
               help="Seed of the sweep and of the campaign's examples.")
 @output_option("the mutation reports")
 @jobs_option("Mutants run")
+@memory_limit_option
 @progress_option
 def run(n_networks: int, n_examples: int, seed: int, output: str, jobs: int | None,
-        progress: bool | None) -> None:
+        memory_limit: int | None, progress: bool | None) -> None:
     """The main job, on the built-in default: replay the notebook, sweep the property
     over generated networks, run the mutation campaign on the notebook's backprop,
     write the reports, and print a summary table.
 
     Exits 0 when the notebook is reproduced, no correct backprop failed and no
-    non-equivalent mutant survived; 1 otherwise; 130 if interrupted.
+    non-equivalent mutant survived; 1 otherwise; 2 for bad input (an unwritable
+    --output included, before anything runs); 130 if interrupted (the reports of what
+    finished are written).
     """
-    with progress_bar(progress) as bar:
-        job = run_main_job(networks=n_networks, examples=n_examples, seed=seed, jobs=jobs,
-                           progress=bar)
-    written = write_reports(job.campaign, output)
-    _print_job(job, written)
-    if job.campaign.interrupted:
+    folder = prepare_output(output)
+    jobs = jobs or usable_cores()
+    with catching_interrupts():
+        with progress_bar(progress) as bar:
+            job = run_main_job(networks=n_networks, examples=n_examples, seed=seed, jobs=jobs,
+                               memory_limit=memory_limit or default_memory_limit(jobs),
+                               progress=bar, on_phase=bar.phase if bar is not None else None)
+        with deferred_interrupts():
+            written = write_reports(job.campaign, folder)
+            _print_job(job, written)
+        stopped = job.interrupted or interrupted()
+    if stopped:
         sys.exit(ExitCode.INTERRUPTED)
     sys.exit(ExitCode.OK if job.passed else ExitCode.FAILED)
 
@@ -55,4 +74,7 @@ def _print_job(job: MainJob, written: dict[str, Path]) -> None:
         click.echo(f"  {step.name:<36} {mark} {step.seconds:>7.1f}  {step.outcome}")
     total = sum(step.seconds for step in job.steps)
     click.echo(f"  {'total':<36} {'':<6} {total:>7.1f}")
+    if job.interrupted:
+        click.secho("\nInterrupted: the steps above are what finished.", fg="yellow",
+                    bold=True)
     click.echo("\nReports: " + ", ".join(str(path) for path in written.values()))

@@ -13,12 +13,16 @@ command line names them as the user typed them (``--threshold``, ``FILE``):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from gcverify.cli.exit_codes import ExitCode
 from gcverify.errors import GCVerifyError, InvalidArgument
+from gcverify.failure import Failure, FailureKind
+from gcverify.limits import DEFAULT_TIME_LIMIT, parse_size
 from gcverify.options import CheckOptions, option_fields
 from gcverify.result import Verdict
 
@@ -28,10 +32,15 @@ __all__ = [
     "check_option_names",
     "check_options",
     "error_line",
+    "exit_for_failure",
+    "failure_line",
     "jobs_option",
+    "memory_limit_option",
     "output_option",
     "progress_option",
     "styled_verdict",
+    "time_limit_option",
+    "traceback_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +55,10 @@ FLAGS = {
     "batch": "--batch",
     "examples": "--examples",
     "jobs": "--jobs",
+    "executor": "--executor",
+    "scheduler": "--scheduler",
     "time_limit": "--time-limit",
+    "memory_limit": "--memory-limit",
     "directory": "--output",
     **{spec.name: f"--{spec.flag}" for spec in option_fields()},
 }
@@ -63,6 +75,33 @@ def error_line(error: GCVerifyError) -> str:
     if isinstance(error, InvalidArgument):
         error = error.renamed(FLAGS)
     return f"gcverify: error: {error}"
+
+
+def failure_line(failure: Failure) -> str:
+    """The one line a command prints when the code under test did not return.
+
+    >>> failure_line(Failure(FailureKind.RAISED, error="ValueError: boom", location="n.py:3"))
+    'gcverify: error: the code under test raised ValueError: boom at n.py:3'
+    """
+    if failure.kind is FailureKind.INTERRUPTED:
+        return "gcverify: interrupted"
+    return f"gcverify: error: {failure.line()}"
+
+
+def exit_for_failure(failure: Failure, show_traceback: bool = False) -> NoReturn:
+    """Print :func:`failure_line` (and, with ``--traceback``, the traceback) on stderr,
+    and exit 4 (130 for Ctrl-C).
+
+    >>> try:
+    ...     exit_for_failure(Failure(FailureKind.TIMEOUT, limit=3.0))
+    ... except SystemExit as stop:
+    ...     stop.code
+    <ExitCode.CRASHED: 4>
+    """
+    click.echo(failure_line(failure), err=True)
+    if show_traceback and failure.traceback:
+        click.echo(failure.traceback.rstrip("\n"), err=True)
+    sys.exit(ExitCode.of_failure(failure))
 
 
 def styled_verdict(verdict: Verdict, width: int = 0) -> str:
@@ -111,3 +150,51 @@ def output_option(what: str) -> Callable[[F], F]:
 progress_option = click.option(
     "--progress/--no-progress", default=None,
     help="Progress bar on stderr  [default: when stderr is a terminal]")
+
+
+class MemorySize(click.ParamType):
+    """A size such as ``2G`` or ``512M``, in bytes.
+
+    >>> MemorySize().convert("512M", None, None)
+    536870912
+    """
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except InvalidArgument:
+            self.fail(f"{value!r} is not a size; pass e.g. 2G or 512M", param, ctx)
+
+
+def time_limit_option(what: str, default: float | None = DEFAULT_TIME_LIMIT,
+                      shown: str | None = None) -> Callable[[F], F]:
+    """``--time-limit SECONDS``: how long ``what`` may run before it counts as hung.
+
+    >>> @time_limit_option("Seconds per check.")
+    ... @click.command()
+    ... def command(time_limit: float) -> None:
+    ...     print(time_limit)
+    >>> command.main(["--time-limit", "3"], standalone_mode=False)
+    3.0
+    """
+    note = f"  [default: {shown}]" if shown else ""
+    return click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+                        default=default, show_default=shown is None and default is not None,
+                        metavar="SECONDS", help=f"{what}{note}")
+
+
+memory_limit_option = click.option(
+    "--memory-limit", type=MemorySize(), default=None, metavar="SIZE",
+    help="Memory each child running your code may add, e.g. 2G or 512M; a child that "
+         "needs more counts as out of memory  [default: half the machine's memory "
+         "shared among the jobs, at least 1G]")
+
+traceback_option = click.option(
+    "--traceback", "show_traceback", is_flag=True,
+    help="When your code raises, exits, crashes or hangs: print its traceback after "
+         "the one-line error.")

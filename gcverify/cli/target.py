@@ -98,6 +98,12 @@ class TargetOptions:
         return self.file
 
     @property
+    def names_nothing(self) -> bool:
+        """No FILE and nothing naming what is in one: ``gcverify mutate``'s default."""
+        return self.file is None and all(getattr(self, name) is None for name in
+                                         ("forward", "backward", "case", "layers", "batch"))
+
+    @property
     def widths(self) -> tuple[int, ...] | None:
         return parse_layers(self.layers) if self.layers is not None else None
 
@@ -116,7 +122,6 @@ class CheckTarget:
     def load(cls, options: TargetOptions) -> CheckTarget:
         """Load FILE's functions (nothing is written) and build the data."""
         from gcverify.loading import load_function, load_module
-        from gcverify.mutation.examples import NetworkExamples
 
         path = options.require_file()
         widths = options.widths
@@ -125,6 +130,8 @@ class CheckTarget:
         forward = load_function(module, path, "forward", options.forward)
         backward = load_function(module, path, "backward", options.backward)
         if widths is not None:
+            from gcverify.mutation.examples import NetworkExamples
+
             X, Y, parameters = NetworkExamples(widths, seed=options.seed,
                                                batch=options.batch)(0)
         else:
@@ -151,8 +158,7 @@ def mutation_target(options: TargetOptions) -> Any:
     without anything naming what is in it) the notebook's ``backward_propagation_n``."""
     from gcverify.mutation.targets import file_target, notebook_target
 
-    if options.file is None and all(getattr(options, name) is None for name in
-                                    ("forward", "backward", "case", "layers", "batch")):
+    if options.names_nothing:
         return notebook_target(options.seed)
     path = options.require_file()
     assert options.forward is not None and options.backward is not None

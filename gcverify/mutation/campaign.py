@@ -1,15 +1,16 @@
 """Mutation campaigns: every mutant of a backward pass, checked on seeded examples.
 
 For each mutant, :func:`run_campaign` runs :func:`gcverify.check_backprop` on the same
-``N`` examples, each mutant in its own child process with a time limit, and sorts it
-into one :class:`~gcverify.mutation.results.Outcome`:
+``N`` examples (built, and checked on the original, by :mod:`~gcverify.mutation.baseline`
+in a child of their own), each mutant in its own child process with a time limit and a
+memory limit, and sorts it into one :class:`~gcverify.mutation.results.Outcome`:
 
 * **killed**: the check FAILs on at least one example. The first such example is
   kept (shrunk to fewer batch columns when that is cheap and still fails), with its
   difference and diagnosis;
 * **killed_by_error**: no FAIL, but the mutant raised, returned a gradient of the wrong
-  shape, or crashed the interpreter. A crash is not a gradient-check kill, so these
-  are counted apart;
+  shape, ran out of memory ("ran out of memory (limit 1.5 GiB)"), or crashed the
+  interpreter. A crash is not a gradient-check kill, so these are counted apart;
 * **timeout**: it did not finish within the time limit;
 * **equivalent**: its gradients equal the original's within rounding on every
   example ("probably equivalent": examples prove difference, never equality);
@@ -35,13 +36,10 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import math
 import os
 import time
-import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -50,9 +48,19 @@ import numpy as np
 
 from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
+from gcverify.failure import Failure, FailureKind, error_text
+from gcverify.interrupts import catching_interrupts, deferred_interrupts
+from gcverify.limits import DEFAULT_TIME_LIMIT, default_memory_limit
+from gcverify.mutation.baseline import (
+    Baseline,
+    check_diagnosis,
+    finite,
+    quiet,
+    run_baseline,
+)
 from gcverify.mutation.engine import Mutant, mutate
-from gcverify.mutation.examples import Example, validate_example
-from gcverify.mutation.isolation import TaskReport, TaskStatus, run_isolated, start_method
+from gcverify.mutation.examples import Example
+from gcverify.mutation.isolation import run_isolated, start_method
 from gcverify.mutation.operators import OPERATORS, Operator
 from gcverify.mutation.results import (
     CampaignResult,
@@ -66,8 +74,9 @@ from gcverify.mutation.results import (
 from gcverify.mutation.targets import Target
 from gcverify.options import CheckOptions
 from gcverify.result import GradCheckResult, Verdict
+from gcverify.supervise import ChildReport
 
-__all__ = ["DEFAULT_EXAMPLES", "run_campaign"]
+__all__ = ["DEFAULT_EXAMPLES", "run_campaign", "unstarted_campaign", "usable_cores"]
 
 #: Examples per mutant when none is given: about 12 ms of checking each on the
 #: notebook's network, so that ~140 mutants take some 10 s on two cores.
@@ -91,6 +100,7 @@ class _Job:
     baseline: tuple[np.ndarray, ...]
     options: CheckOptions
     equivalence: Equivalence
+    memory_limit: int
 
 
 @dataclass(frozen=True)
@@ -102,10 +112,11 @@ class _Evaluation:
 def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
                  mutants: Sequence[Mutant] | None = None,
                  operators: Sequence[Operator] = OPERATORS, jobs: int | None = None,
-                 time_limit: float | None = None,
+                 time_limit: float | None = None, memory_limit: int | None = None,
                  check_options: CheckOptions | None = None,
-                 progress: Callable[[int, int, MutantResult], None] | None = None
-                 ) -> CampaignResult:
+                 progress: Callable[[int, int, MutantResult], None] | None = None,
+                 on_phase: Callable[[str], None] | None = None,
+                 argv: Sequence[str] | None = None) -> CampaignResult:
     """Check every mutant of ``target``'s backward pass on ``examples`` examples.
 
     Parameters
@@ -121,19 +132,32 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
         Children running at once; by default the number of usable cores.
     time_limit
         Seconds per mutant; by default 20 times the original's time on all
-        examples, and at least 5 s.
+        examples, and at least 5 s. The baseline (building the examples and checking
+        the original on them) gets the same limit, or
+        :data:`~gcverify.limits.DEFAULT_TIME_LIMIT` when it is automatic.
+    memory_limit
+        Bytes each child (the baseline's, each mutant's) may add to its address
+        space; by default :func:`~gcverify.limits.default_memory_limit` for ``jobs``.
     check_options
         How :func:`gcverify.check_backprop` checks (default: ``CheckOptions()``).
     progress
         ``progress(done, total, result)`` after each mutant; a
-        :class:`KeyboardInterrupt` raised by it (or by Ctrl-C) stops the campaign,
-        which then returns what finished, with ``interrupted=True``.
+        :class:`KeyboardInterrupt` raised by it (or by Ctrl-C, at any point) stops the
+        campaign, which then returns what finished, with ``interrupted=True``.
+    on_phase
+        ``on_phase(text)`` when the baseline starts, and when the mutants do.
+    argv
+        The ``sys.argv`` the user's code sees in the children (default: this
+        process's).
 
     Raises
     ------
     InvalidArgument
         For bad arguments, an example that is not ``(X, Y, parameters)``, or an
         original backward pass that the check already FAILs (fix it first).
+    UserCodeFailed
+        When the original (or the example source) raises, exits, crashes, hangs or
+        runs out of memory in the baseline; ``.failure`` says how and where.
     GCVerifyError
         Where processes cannot be forked (Windows).
 
@@ -152,6 +176,12 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
                                        and not isinstance(time_limit, bool) and time_limit > 0):
         raise invalid_argument("time_limit", time_limit, "is not a positive number of seconds",
                                "pass e.g. time_limit=10, or None for an automatic limit")
+    if memory_limit is None:
+        memory_limit = default_memory_limit(jobs)
+    elif isinstance(memory_limit, bool) or not isinstance(memory_limit, int) or memory_limit < 1:
+        raise invalid_argument("memory_limit", memory_limit, "is not a positive number of "
+                               "bytes", "pass e.g. memory_limit=2**30, or None for a share "
+                               "of the machine")
     if check_options is None:
         check_options = CheckOptions()
     elif not isinstance(check_options, CheckOptions):
@@ -161,41 +191,99 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
         raise GCVerifyError("mutation campaigns run each mutant in a forked process, and "
                             "this platform cannot fork; run them on Linux or macOS")
     started = time.perf_counter()
-    generated = mutants is None
+    settings = _Settings(target, examples, operators, mutants is None, jobs, time_limit,
+                         memory_limit, check_options)
+    results: dict[int, MutantResult] = {}
+    baseline: Baseline | None = None
+    with catching_interrupts():
+        try:
+            if mutants is None:
+                mutants = mutate(target.source, operators=operators)
+            mutants = tuple(mutants)
+            if on_phase is not None:
+                on_phase(f"checking the original {target.source.name} on {examples} examples")
+            baseline = run_baseline(
+                target, examples, check_options, memory_limit=memory_limit, argv=argv,
+                time_limit=time_limit if time_limit is not None else DEFAULT_TIME_LIMIT)
+            limit = time_limit if time_limit is not None else max(
+                _TIME_FLOOR, _TIME_FACTOR * baseline.seconds)
+            job = _Job(target.forward, target.backward, target.namespace, baseline.examples,
+                       baseline.analytic, check_options, Equivalence(), memory_limit)
+            if on_phase is not None:
+                on_phase(f"running {len(mutants)} mutants, {jobs} at a time")
+        except KeyboardInterrupt:
+            with deferred_interrupts():
+                return settings.result(mutants, started=started, baseline=baseline)
+
+        def finished(index: int, report: ChildReport) -> None:
+            assert mutants is not None
+            results[index] = _result(mutants[index], report, examples, memory_limit)
+            if progress is not None:
+                progress(len(results), len(mutants), results[index])
+
+        _, interrupted = run_isolated(partial(_evaluate, job), mutants, jobs=jobs,
+                                      time_limit=limit, memory_limit=memory_limit, argv=argv,
+                                      on_finish=finished)
+    return settings.result(mutants, started=started, baseline=baseline, limit=limit,
+                           results=results, interrupted=interrupted)
+
+
+def unstarted_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
+                       mutants: Sequence[Mutant] | None = None,
+                       operators: Sequence[Operator] = OPERATORS, jobs: int | None = None,
+                       time_limit: float | None = None, memory_limit: int | None = None,
+                       check_options: CheckOptions | None = None) -> CampaignResult:
+    """The result of a campaign that Ctrl-C stopped before any mutant finished (while
+    the file was imported, the original checked, or an earlier step ran): every
+    mutant is listed as not run, and ``interrupted`` is True.
+
+    >>> from gcverify.mutation import notebook_target
+    >>> result = unstarted_campaign(notebook_target())
+    >>> result.interrupted, result.counts.total, len(result.not_run) > 40
+    (True, 0, True)
+    """
+    jobs = jobs if jobs is not None else usable_cores()
+    settings = _Settings(target, examples, operators, mutants is None, jobs, time_limit,
+                         memory_limit if memory_limit is not None else default_memory_limit(jobs),
+                         check_options if check_options is not None else CheckOptions())
     if mutants is None:
         mutants = mutate(target.source, operators=operators)
-    mutants = tuple(mutants)
+    return settings.result(tuple(mutants), started=time.perf_counter())
 
-    cases = tuple(validate_example(target.examples(i), f"examples({i})")
-                  for i in range(examples))
-    baseline_started = time.perf_counter()
-    baseline, analytic = _baseline(target, cases, check_options)
-    baseline_seconds = time.perf_counter() - baseline_started
-    limit = time_limit if time_limit is not None else max(_TIME_FLOOR,
-                                                          _TIME_FACTOR * baseline_seconds)
 
-    equivalence = Equivalence()
-    job = _Job(target.forward, target.backward, target.namespace, cases, analytic,
-               check_options, equivalence)
-    results: dict[int, MutantResult] = {}
+@dataclass(frozen=True)
+class _Settings:
+    """What a campaign was asked to do, to build its result however far it got."""
 
-    def finished(index: int, report: TaskReport) -> None:
-        results[index] = _result(mutants[index], report, examples)
-        if progress is not None:
-            progress(len(results), len(mutants), results[index])
+    target: Target
+    examples: int
+    operators: Sequence[Operator]
+    generated: bool
+    jobs: int
+    time_limit: float | None
+    memory_limit: int
+    check_options: CheckOptions
 
-    _, interrupted = run_isolated(partial(_evaluate, job), mutants, jobs=jobs,
-                                  time_limit=limit, on_finish=finished)
-    operator_names = (tuple(o.name for o in operators) if generated
-                      else tuple(dict.fromkeys(m.operator for m in mutants)))
-    return CampaignResult(
-        target=target, seed=target.seed, n_examples=examples, check_options=check_options,
-        time_limit=time_limit, operators=operator_names, baseline=baseline,
-        results=tuple(results[i] for i in sorted(results)),
-        not_run=tuple(m for i, m in enumerate(mutants) if i not in results),
-        interrupted=interrupted, equivalence=equivalence,
-        timing={"total": time.perf_counter() - started, "baseline": baseline_seconds,
-                "time_limit": limit, "jobs": jobs})
+    def result(self, mutants: Sequence[Mutant] | None, *, started: float,
+               baseline: Baseline | None = None, limit: float | None = None,
+               results: Mapping[int, MutantResult] | None = None,
+               interrupted: bool = True) -> CampaignResult:
+        mutants = tuple(mutants) if mutants is not None else ()
+        results = results or {}
+        operator_names = (tuple(o.name for o in self.operators) if self.generated
+                          else tuple(dict.fromkeys(m.operator for m in mutants)))
+        timing = {"total": time.perf_counter() - started,
+                  "baseline": baseline.seconds if baseline is not None else 0.0,
+                  "jobs": self.jobs, "memory_limit": self.memory_limit}
+        if limit is not None:
+            timing["time_limit"] = limit
+        return CampaignResult(
+            target=self.target, seed=self.target.seed, n_examples=self.examples,
+            check_options=self.check_options, time_limit=self.time_limit,
+            operators=operator_names, baseline=baseline.runs if baseline is not None else (),
+            results=tuple(results[i] for i in sorted(results)),
+            not_run=tuple(m for i, m in enumerate(mutants) if i not in results),
+            interrupted=interrupted, timing=timing)
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -216,55 +304,11 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _baseline(target: Target, cases: Sequence[Example], options: CheckOptions
-              ) -> tuple[tuple[ExampleRun, ...], tuple[np.ndarray, ...]]:
-    """The original on every example: it must not FAIL, and its gradients are kept."""
-    runs, analytic = [], []
-    for index, (X, Y, parameters) in enumerate(cases):
-        with _quiet():
-            result = check_backprop(target.forward, target.backward, X, Y, parameters,
-                                    **options.as_dict())
-        if result.verdict is Verdict.FAIL:
-            raise invalid_argument(
-                "backward", target.source.name,
-                f"already fails the gradient check on example {index}, before any mutation "
-                f"({result.summary()})",
-                "fix the backward pass first (gcverify.check_backprop shows where), or "
-                "choose examples on which it passes")
-        runs.append(ExampleRun(index, ExampleStatus.of(result.verdict),
-                               _finite(result.difference), _diagnosis(result), 0.0, True))
-        analytic.append(np.array(result.analytic))
-    return tuple(runs), tuple(analytic)
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy's floating-point warnings and Python warnings (mutants overflow)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
-def _diagnosis(result: GradCheckResult) -> str:
-    mismatched = result.mismatched
-    if mismatched:
-        return "; ".join(block.diagnosis for block in mismatched)
-    return result.summary()
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
 # --- in the child ------------------------------------------------------------------------
 
 def _evaluate(job: _Job, mutant: Mutant) -> _Evaluation:
     """Check ``mutant`` on every example (runs in a child process)."""
-    with _quiet():
+    with quiet():
         backward = mutant.compile(job.namespace)
         runs, first_failure = [], None
         for index, (X, Y, parameters) in enumerate(job.examples):
@@ -286,15 +330,16 @@ def _run_example(job: _Job, backward: Callable[..., Any], index: int, X: np.ndar
         result = check_backprop(job.forward, backward, X, Y, parameters,
                                 **job.options.as_dict())
     except BaseException as error:  # the mutant may raise anything, even SystemExit
-        return ExampleRun(index, ExampleStatus.ERROR, None, _error_text(error), None,
-                          False), None
+        text = (Failure(FailureKind.MEMORY, limit=job.memory_limit).describe()
+                if isinstance(error, MemoryError) else error_text(error))
+        return ExampleRun(index, ExampleStatus.ERROR, None, text, None, False), None
     original = job.baseline[index]
     analytic = np.asarray(result.analytic)
     scale = float(np.max(np.abs(original))) if original.size else 0.0
     gap = float(np.max(np.abs(analytic - original)))
     deviation = gap / scale if scale > 0 else gap
-    run = ExampleRun(index, ExampleStatus.of(result.verdict), _finite(result.difference),
-                     _diagnosis(result), _finite(deviation),
+    run = ExampleRun(index, ExampleStatus.of(result.verdict), finite(result.difference),
+                     check_diagnosis(result), finite(deviation),
                      job.equivalence.matches(analytic, original))
     return run, result
 
@@ -323,8 +368,8 @@ def _killing_example(job: _Job, backward: Callable[..., Any], index: int,
                 X, Y, result, columns = X_small, Y_small, small, tuple(range(size))
                 break
     return KillingExample(
-        index=index, columns=columns, batch_size=m, difference=_finite(result.difference),
-        diagnosis=_diagnosis(result), summary=result.summary(),
+        index=index, columns=columns, batch_size=m, difference=finite(result.difference),
+        diagnosis=check_diagnosis(result), summary=result.summary(),
         blocks=tuple(block.gradient_key for block in result.mismatched),
         X=np.array(X), Y=np.array(Y),
         parameters={name: np.array(value) for name, value in parameters.items()})
@@ -332,19 +377,21 @@ def _killing_example(job: _Job, backward: Callable[..., Any], index: int,
 
 # --- back in the parent -----------------------------------------------------------------
 
-def _result(mutant: Mutant, report: TaskReport, n_examples: int) -> MutantResult:
+def _result(mutant: Mutant, report: ChildReport, n_examples: int,
+            memory_limit: int) -> MutantResult:
     """Sort a finished mutant into its outcome, with the evidence."""
-    if report.status is TaskStatus.TIMEOUT:
+    failure = report.failure
+    if failure is not None and failure.kind is FailureKind.TIMEOUT:
         return MutantResult(mutant, Outcome.TIMEOUT, (), "did not finish within the time limit",
                             seconds=report.seconds)
-    if report.status is TaskStatus.CRASHED:
-        return MutantResult(mutant, Outcome.KILLED_BY_ERROR, (),
-                            f"crashed the interpreter: {report.detail}", error=report.detail,
+    if failure is not None:
+        error = f"the mutant {failure.describe()}"
+        evidence = {FailureKind.CRASHED: f"the mutant crashed the interpreter: it "
+                                         f"{failure.describe()}",
+                    FailureKind.MEMORY: error}.get(
+            failure.kind, f"{error} before any example was checked")
+        return MutantResult(mutant, Outcome.KILLED_BY_ERROR, (), evidence, error=error,
                             seconds=report.seconds)
-    if report.status is TaskStatus.RAISED:
-        return MutantResult(mutant, Outcome.KILLED_BY_ERROR, (),
-                            f"raised before any example was checked: {report.detail}",
-                            error=report.detail, seconds=report.seconds)
     evaluation: _Evaluation = report.value
     runs = evaluation.runs
     statuses = Counter(run.status for run in runs)
@@ -359,8 +406,12 @@ def _result(mutant: Mutant, report: TaskReport, n_examples: int) -> MutantResult
                             errors[0].diagnosis if errors else None, report.seconds)
     if errors:
         first = errors[0]
-        evidence = (f"raised on {len(errors)} of {n_examples} examples (first on example "
-                    f"{first.index}: {first.diagnosis}); the check FAILs on none")
+        if first.diagnosis.startswith(Failure(FailureKind.MEMORY).describe()):
+            evidence = (f"{first.diagnosis} on {len(errors)} of {n_examples} examples; the "
+                        "check FAILs on none")
+        else:
+            evidence = (f"raised on {len(errors)} of {n_examples} examples (first on example "
+                        f"{first.index}: {first.diagnosis}); the check FAILs on none")
         return MutantResult(mutant, Outcome.KILLED_BY_ERROR, runs, evidence, None,
                             first.diagnosis, report.seconds)
     deviations = [run.deviation for run in runs if run.deviation is not None]

@@ -74,7 +74,7 @@ class Outcome(enum.Enum):
 _OUTCOME_WORDS = {
     Outcome.KILLED: ("killed", "killed by the gradient check"),
     Outcome.KILLED_BY_ERROR: ("killed by error",
-                              "killed by an error (exception, wrong shape, crash)"),
+                              "killed by an error (exception, wrong shape, memory, crash)"),
     Outcome.TIMEOUT: ("timeout", "timed out"),
     Outcome.SURVIVED: ("survived", "survived"),
     Outcome.EQUIVALENT: ("probably equivalent", "probably equivalent"),

@@ -3,7 +3,9 @@
 :func:`notebook_target` is the default: the notebook's ``forward_propagation_n`` and
 its correct ``backward_propagation_n``. :func:`file_target` loads a user's file in
 memory (the file is read, never written, and no bytecode is cached next to it) and
-picks the functions by name.
+picks the functions by name; :func:`unloaded_file_target` describes the same target
+from the file's text alone, for the report of a campaign that Ctrl-C stopped before the
+file was imported.
 
 >>> target = notebook_target(seed=0)
 >>> target.source.name, target.label
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gcverify.errors import invalid_argument
+from gcverify.errors import GCVerifyError, invalid_argument
 from gcverify.loading import load_function, load_module
 from gcverify.models import notebook as nb
 from gcverify.mutation.examples import (
@@ -29,7 +31,7 @@ from gcverify.mutation.examples import (
 )
 from gcverify.mutation.source import FunctionSource
 
-__all__ = ["Target", "file_target", "notebook_target"]
+__all__ = ["Target", "file_target", "notebook_target", "unloaded_file_target"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,37 @@ def file_target(path: str | Path, *, forward: str, backward: str, case: str | No
         examples = NetworkExamples(tuple(layers), seed=seed, batch=batch)
     return Target.from_functions(forward_function, backward_function, examples, seed=seed,
                                  label=f"{Path(path).name}::{backward}", path=str(path))
+
+
+def unloaded_file_target(path: str | Path, *, forward: str, backward: str,
+                         case: str | None = None, layers: Sequence[int] | None = None,
+                         batch: int | None = None, seed: int = 0) -> Target:
+    """What :func:`file_target` describes, read from the file's text without running it.
+
+    Its source and mutants are the ones the file's text gives; its functions only carry
+    their names (calling one raises): it is for the report of a campaign that never got
+    to import the file.
+
+    >>> from gcverify.models import notebook as nb
+    >>> target = unloaded_file_target(nb.__file__, forward="forward_propagation_n",
+    ...                               backward="backward_propagation_n", layers=(4, 5, 3, 1))
+    >>> target.forward_name, target.source.name
+    ('forward_propagation_n', 'backward_propagation_n')
+    """
+    source = FunctionSource.from_file(path, backward, shown_as=str(path))
+    examples: ExampleSource
+    if case is not None:
+        examples = CaseExamples(_not_loaded(case), seed=seed)
+    else:
+        examples = NetworkExamples(tuple(layers or ()), seed=seed, batch=batch)
+    return Target(forward=_not_loaded(forward), backward=_not_loaded(backward), source=source,
+                  examples=examples, namespace={}, label=f"{Path(path).name}::{backward}",
+                  seed=seed)
+
+
+def _not_loaded(name: str) -> Callable[..., Any]:
+    def not_loaded(*args: Any, **kwargs: Any) -> Any:
+        raise GCVerifyError(f"{name}() was never loaded: its file was not imported")
+
+    not_loaded.__name__ = not_loaded.__qualname__ = name
+    return not_loaded

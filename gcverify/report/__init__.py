@@ -8,6 +8,7 @@ The JSON follows the schema shipped as ``gcverify/report/report.schema.json``
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ __all__ = [
     "REPORT_FILES",
     "SCHEMA_VERSION",
     "load_schema",
+    "prepare_output",
     "render_html",
     "render_json",
     "render_junit",
@@ -40,6 +42,33 @@ REPORT_FILES: dict[str, tuple[str, Callable[[CampaignResult], str]]] = {
     "json": ("report.json", render_json),
     "junit": ("report.xml", render_junit),
 }
+
+
+def prepare_output(directory: str | Path) -> Path:
+    """Make sure the reports can be written into ``directory`` before anything runs:
+    it is (or is now) a folder, and a file can be created in it (and is removed).
+
+    Raises an InvalidArgument naming ``directory`` otherwise, so that a campaign never
+    runs only to lose its results.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     prepare_output(Path(folder) / "mutants").is_dir()
+    True
+    """
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise invalid_argument("directory", str(directory), "is a file, not a folder",
+                               "pass a folder for the reports, e.g. mutants/")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gcverify-probe-"):
+            pass
+    except OSError as error:
+        raise invalid_argument("directory", str(directory),
+                               f"cannot be written ({error.strerror or error})",
+                               "pass a folder you can write to, e.g. mutants/") from None
+    return folder
 
 
 def write_reports(result: CampaignResult, directory: str | Path = "mutants", *,

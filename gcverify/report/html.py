@@ -11,7 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from gcverify.mutation.results import Outcome
-from gcverify.report.wording import headline, percent, rate, scientific
+from gcverify.report.wording import headline, headline_tone, percent, rate, scientific
 
 if TYPE_CHECKING:
     from gcverify.mutation.results import CampaignResult, KillingExample, MutantResult
@@ -27,6 +27,7 @@ h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #d0d7de; }
 .headline { font-size: 1.15em; font-weight: 600; padding: 10px 14px; border-radius: 6px; }
 .headline.ok { background: #dafbe1; }
 .headline.bad { background: #ffebe9; }
+.headline.warn { background: #fff8c5; }
 .note { background: #fff8c5; padding: 8px 12px; border-radius: 6px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
@@ -116,7 +117,7 @@ def render_html(result: CampaignResult) -> str:
         f'<p class="where"><code>{_e(target.source.path)}</code>, line '
         f"{target.source.first_line}, checked against <code>{_e(target.forward_name)}</code>"
         "</p>",
-        f'<p class="headline {"bad" if result.survivors else "ok"}">{_e(headline(result))}</p>',
+        f'<p class="headline {headline_tone(result)}">{_e(headline(result))}</p>',
     ]
     if result.interrupted:
         parts.append(f'<p class="note">Interrupted: {len(result.not_run)} mutants were not run;'

@@ -43,7 +43,8 @@ The document (schema version 2) holds, in this order:
     ``parameters`` to replay the kill.
 ``timing``
     ``total_seconds``, ``baseline_seconds``, ``time_limit_seconds`` (the limit used),
-    ``jobs`` and per-mutant ``mutants`` seconds. The only part that changes between
+    ``jobs``, ``memory_limit_bytes`` (each child's memory limit) and per-mutant
+    ``mutants`` seconds. The only part that changes between
     two runs with the same seed: drop it before comparing.
 
 Non-finite numbers are written as null (JSON has no NaN), as in every JSON document
@@ -197,6 +198,7 @@ def report_document(result: CampaignResult) -> dict[str, Any]:
             "baseline_seconds": _number(result.timing.get("baseline")),
             "time_limit_seconds": _number(result.timing.get("time_limit")),
             "jobs": _number(result.timing.get("jobs")),
+            "memory_limit_bytes": _number(result.timing.get("memory_limit")),
             "mutants": {r.mutant.id: round(r.seconds, 6) for r in result.results},
         },
     }

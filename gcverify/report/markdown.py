@@ -2,7 +2,12 @@
 
 It states the score and the count of each outcome, a table per operator family, every
 survivor and every probably-equivalent mutant with its diff and evidence, and (folded)
-one row per mutant.
+one row per mutant. An interrupted campaign opens with a warning, not a score.
+
+Everything that comes from code or from the campaign is escaped: text
+(:func:`~gcverify.report.wording.markdown_text`: no tag, link, code span or cell
+border can start in it), code spans and fences that nothing inside them can end; a
+``</details>`` or ``<script>`` in a mutated line or an error message stays text.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from gcverify.mutation.results import Outcome
 from gcverify.report.wording import (
     fenced_block,
     headline,
+    headline_tone,
     inline_code,
     markdown_cell,
+    markdown_text,
     percent,
     rate,
     scientific,
@@ -35,8 +42,9 @@ def _why(result: MutantResult) -> str:
 
 def _mutant_block(result: MutantResult) -> list[str]:
     mutant = result.mutant
-    return [f"#### {inline_code(mutant.id)}: {mutant.description} (line {mutant.line})", "",
-            result.evidence, "", *fenced_block(mutant.diff, "diff"), ""]
+    return [f"#### {inline_code(mutant.id)}: {markdown_text(mutant.description)} (line "
+            f"{mutant.line})", "", markdown_text(result.evidence), "",
+            *fenced_block(mutant.diff, "diff"), ""]
 
 
 def render_markdown(result: CampaignResult) -> str:
@@ -52,8 +60,11 @@ def render_markdown(result: CampaignResult) -> str:
     target, counts = result.target, result.counts
     options = result.check_options
     where = inline_code(target.source.path)
-    lines = [f"## Mutation testing of `{target.source.name}` ({where})", "",
-             f"**{headline(result)}**", ""]
+    lines = [f"## Mutation testing of {inline_code(target.source.name)} ({where})", ""]
+    if headline_tone(result) == "warn":
+        lines += ["> [!WARNING]", f"> **{markdown_text(headline(result))}**", ""]
+    else:
+        lines += [f"**{markdown_text(headline(result))}**", ""]
     if result.interrupted:
         lines += [f"> **Interrupted.** {len(result.not_run)} mutants were not run; the "
                   f"figures cover the {counts.total} that finished.", ""]
@@ -68,16 +79,16 @@ def render_markdown(result: CampaignResult) -> str:
         "error.", "",
         f"Each mutant of {inline_code(target.source.name)} (line {target.source.first_line}) was "
         f"checked against {inline_code(target.forward_name)} with `check_backprop` (threshold "
-        f"{options.threshold}, method {options.method}) on {result.n_examples} "
-        f"examples: {target.example_description}. Seed {result.seed}, gcverify "
-        f"{result.tool_version}.", "",
+        f"{options.threshold}, method {markdown_text(str(options.method))}) on "
+        f"{result.n_examples} examples: {markdown_text(target.example_description)}. Seed "
+        f"{result.seed}, gcverify {markdown_text(result.tool_version)}.", "",
         "### By operator family", "",
         "| family | mutants | killed | by error | timeout | survived | equivalent | score |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for family, row in result.families.items():
         cells = " | ".join(str(count) for count in (row.total, *(row[o] for o in Outcome)))
-        lines.append(f"| {family} | {cells} | {percent(row.score)} |")
+        lines.append(f"| {markdown_text(family)} | {cells} | {percent(row.score)} |")
     lines += ["", "### Survivors", ""]
     if result.survivors:
         lines += ["The gradients of these mutants differ from the original's, yet the check "
@@ -99,9 +110,10 @@ def render_markdown(result: CampaignResult) -> str:
     for mutant_result in result.results:
         mutant = mutant_result.mutant
         lines.append(
-            f"| {inline_code(mutant.id)} | {mutant.line} | {markdown_cell(mutant.description)} "
-            f"| {mutant_result.outcome.label} | {rate(mutant_result)} "
-            f"| {scientific(mutant_result.difference)} | {markdown_cell(_why(mutant_result))} |")
+            f"| {markdown_cell(inline_code(mutant.id))} | {mutant.line} "
+            f"| {markdown_text(mutant.description)} | {mutant_result.outcome.label} "
+            f"| {rate(mutant_result)} | {scientific(mutant_result.difference)} "
+            f"| {markdown_text(_why(mutant_result))} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 

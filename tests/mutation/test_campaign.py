@@ -96,7 +96,8 @@ def test_a_mutant_that_loops_forever_times_out():
 def test_a_mutant_that_ends_the_interpreter_is_killed_by_error():
     exited = outcome_of(mixed_campaign(), "import os\nos._exit(3)")
     assert exited.outcome is Outcome.KILLED_BY_ERROR
-    assert exited.error == "the process exited with code 3 without reporting"
+    assert exited.error == "the mutant exited with code 3"
+    assert exited.evidence == "the mutant crashed the interpreter: it exited with code 3"
 
 
 def test_an_aborting_mutant_is_killed_by_error_and_the_campaign_goes_on():
@@ -105,7 +106,7 @@ def test_an_aborting_mutant_is_killed_by_error_and_the_campaign_goes_on():
     result = run_campaign(target, examples=2, mutants=mutants, jobs=2)
     aborted, killed = result.results
     assert aborted.outcome is Outcome.KILLED_BY_ERROR
-    assert aborted.error == "the process was killed by SIGABRT"
+    assert aborted.error == "the mutant was killed by SIGABRT"
     assert killed.outcome is Outcome.KILLED
 
 

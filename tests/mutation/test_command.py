@@ -9,12 +9,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
 
 from gcverify.cli import cli, main
+from gcverify.mutation import mutate, notebook_target
 from gcverify.report import render_json
 from tests.mutation.campaigns import TINY_FILE, default_campaign
 
@@ -131,12 +133,18 @@ def test_click_usage_errors_exit_2(capsys):
     assert "Invalid value for '--examples'" in capsys.readouterr().err
 
 
-def read_line_within(stream, seconds: float) -> str:
-    """The next line of a child's pipe, or a test failure after ``seconds``."""
-    ready, _, _ = select.select([stream], [], [], seconds)
-    if not ready:
-        pytest.fail(f"no output within {seconds} s")
-    return stream.readline()
+def read_line_within(stream, seconds: float, starting: str) -> str:
+    """The first line of a child's pipe starting with ``starting`` (the phases come
+    before the progress), or a test failure after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([stream], [], [], left)
+        line = stream.readline() if ready else ""
+        if line.startswith(starting) or not line:
+            break
+    if not line.startswith(starting):
+        pytest.fail(f"no line starting with {starting!r} within {seconds} s")
+    return line
 
 
 def test_ctrl_c_writes_a_partial_report(tmp_path):
@@ -146,7 +154,7 @@ def test_ctrl_c_writes_a_partial_report(tmp_path):
          "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        first = read_line_within(process.stderr, 120)  # the first tenth is done
+        first = read_line_within(process.stderr, 120, "mutants ")  # the first is done
         assert first.startswith("mutants "), first
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=60)
@@ -161,7 +169,10 @@ def test_ctrl_c_writes_a_partial_report(tmp_path):
     assert document["interrupted"] is True and finished >= 1 and not_run
     assert finished == len(document["mutants"])
     ids = [m["id"] for m in document["mutants"]] + not_run
-    assert len(ids) == len(set(ids)) == 142    # every mutant of the default target, once
-    assert "**Interrupted.**" in (out / "report.md").read_text()
+    every = len(mutate(notebook_target().source))
+    assert len(ids) == len(set(ids)) == every    # every mutant of the default target, once
+    markdown = (out / "report.md").read_text()
+    assert "**Interrupted.**" in markdown and "> [!WARNING]" in markdown
+    assert f"Interrupted after {finished} of {every} mutants: score so far " in markdown
     suites = ET.parse(out / "report.xml").getroot()
-    assert int(suites.get("tests")) == 142 and int(suites.get("skipped")) >= len(not_run)
+    assert int(suites.get("tests")) == every and int(suites.get("skipped")) >= len(not_run)

@@ -1,14 +1,16 @@
-"""Each task in its own process: results, exceptions, crashes, time limits, Ctrl-C."""
+"""Each task in its own process: results, exceptions, crashes, time and memory limits, Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import time
 
+import numpy as np
 import pytest
 
 from gcverify.errors import InvalidArgument
-from gcverify.mutation.isolation import TaskStatus, run_isolated
+from gcverify.failure import FailureKind
+from gcverify.mutation.isolation import run_isolated
 
 
 def behave(task):
@@ -28,26 +30,34 @@ def behave(task):
         return value
     if kind == "unpicklable":
         return lambda: value
+    if kind == "allocate":
+        chunks = []
+        while True:
+            chunks.append(np.ones(value))
     raise AssertionError(kind)
 
 
 def test_every_way_a_task_can_end(capfd):
     tasks = [("return", 1), ("raise", "bad"), ("exit", 4), ("sleep", 30), ("print", 5),
-             ("unpicklable", 0)]
+             ("unpicklable", 0), ("allocate", 10_000_000)]
     # The limit leaves the quick tasks seconds to spare on a loaded machine.
     started = time.monotonic()
-    reports, interrupted = run_isolated(behave, tasks, jobs=3, time_limit=2.0)
+    reports, interrupted = run_isolated(behave, tasks, jobs=3, time_limit=2.0,
+                                        memory_limit=300 * 2**20)
     assert time.monotonic() - started < 20
     assert not interrupted
-    assert [(r.status, r.value, r.detail) for r in reports.values()] == [
-        (TaskStatus.DONE, 1, ""),
-        (TaskStatus.RAISED, None, "ValueError: bad"),
-        (TaskStatus.CRASHED, None, "the process exited with code 4 without reporting"),
-        (TaskStatus.TIMEOUT, None, "still running after 2 s"),
-        (TaskStatus.DONE, 5, ""),
-        (TaskStatus.RAISED, None, reports[5].detail),
+    assert [r.value for r in reports.values()] == [1, None, None, None, 5, None, None]
+    assert [r.failure.describe() if r.failure else "" for r in reports.values()] == [
+        "",
+        "raised ValueError: bad",
+        "exited with code 4",
+        "hung (still running after 2 s)",
+        "",
+        reports[5].failure.describe(),
+        "ran out of memory (limit 300 MiB)",
     ]
-    assert reports[5].detail.startswith("the result could not be sent back")
+    assert reports[5].failure.kind is FailureKind.RAISED
+    assert reports[5].failure.describe().endswith("(its result could not be sent back)")
     captured = capfd.readouterr()
     assert "noise" not in captured.out + captured.err
 

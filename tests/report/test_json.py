@@ -70,8 +70,10 @@ def test_the_killing_example_can_be_replayed_from_the_json():
 def test_timing_is_apart_and_everything_else_is_free_of_wall_times():
     document = report_document(mixed_campaign())
     assert set(document["timing"]) == {"total_seconds", "baseline_seconds",
-                                       "time_limit_seconds", "jobs", "mutants"}
+                                       "time_limit_seconds", "jobs", "memory_limit_bytes",
+                                       "mutants"}
     assert document["timing"]["time_limit_seconds"] == 2.0
+    assert document["timing"]["memory_limit_bytes"] >= 2**30  # the default: a share
     assert document["settings"]["time_limit"] == 2.0
     assert "seconds" not in json.dumps({k: v for k, v in document.items() if k != "timing"})
 

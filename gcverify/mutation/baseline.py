@@ -1,0 +1,148 @@
+"""A campaign's baseline: the original backward pass on every example, in a supervised
+child with the campaign's time and memory limits.
+
+The examples are built there too (a user's ``case()`` is the user's code), and come
+back as arrays with the original's verdicts and gradients: the mutants are checked on
+those examples and compared with those gradients. An original that raises, exits,
+crashes, hangs or runs out of memory is a :class:`~gcverify.failure.UserCodeFailed`;
+one that the check already FAILs is an InvalidArgument (fix it first).
+
+>>> from gcverify.mutation.targets import notebook_target
+>>> baseline = run_baseline(notebook_target(), 2, CheckOptions(), time_limit=60)
+>>> [str(run.status) for run in baseline.runs], len(baseline.examples)
+(['PASS', 'PASS'], 2)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gcverify.check import check_backprop
+from gcverify.errors import GCVerifyError, invalid_argument
+from gcverify.failure import FailureKind, UserCodeFailed
+from gcverify.mutation.examples import Example, validate_example
+from gcverify.mutation.results import ExampleRun, ExampleStatus
+from gcverify.mutation.targets import Target
+from gcverify.options import CheckOptions
+from gcverify.result import GradCheckResult, Verdict
+from gcverify.supervise import run_supervised
+
+__all__ = ["Baseline", "check_diagnosis", "finite", "quiet", "run_baseline", "user_files"]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The examples, the original's check on each (``runs``) and its gradients
+    (``analytic``, flat), and the wall ``seconds`` it all took."""
+
+    examples: tuple[Example, ...]
+    runs: tuple[ExampleRun, ...]
+    analytic: tuple[np.ndarray, ...]
+    seconds: float = field(default=0.0, compare=False)
+
+
+def run_baseline(target: Target, examples: int, options: CheckOptions, *,
+                 time_limit: float, memory_limit: int | None = None,
+                 argv: Sequence[str] | None = None) -> Baseline:
+    """Build ``examples`` examples and check the original on each, in a child.
+
+    Raises :class:`~gcverify.failure.UserCodeFailed` when the user's code fails there,
+    :class:`KeyboardInterrupt` on Ctrl-C, and the child's InvalidArgument as it was.
+    """
+    report = run_supervised(_baseline, target, examples, options, time_limit=time_limit,
+                            memory_limit=memory_limit, argv=argv,
+                            user_files=user_files(target), reraise=(GCVerifyError,))
+    if report.failure is not None:
+        if report.failure.kind is FailureKind.INTERRUPTED:
+            raise KeyboardInterrupt
+        raise UserCodeFailed(report.failure)
+    cases, runs, analytic = report.value
+    return Baseline(cases, runs, analytic, report.seconds)
+
+
+def user_files(target: Target) -> tuple[str, ...]:
+    """The files the target's forward and backward passes are defined in (the
+    backward's as its source names it: a user's file as they typed it).
+
+    >>> from gcverify.mutation.targets import notebook_target
+    >>> [name.rsplit("/", 1)[-1] for name in user_files(notebook_target())]
+    ['notebook.py']
+    """
+    files = []
+    for function in (target.forward, target.backward):
+        with contextlib.suppress(TypeError):
+            file = inspect.getsourcefile(function)
+            if file is not None and os.path.realpath(file) == os.path.realpath(
+                    target.source.path):
+                file = target.source.path
+            if file is not None and file not in files:
+                files.append(file)
+    return tuple(files)
+
+
+def _baseline(target: Target, examples: int, options: CheckOptions
+              ) -> tuple[tuple[Example, ...], tuple[ExampleRun, ...], tuple[np.ndarray, ...]]:
+    """In the child: the examples, and the original on each (it must not FAIL)."""
+    cases = tuple(validate_example(target.examples(i), f"examples({i})")
+                  for i in range(examples))
+    runs, analytic = [], []
+    for index, (X, Y, parameters) in enumerate(cases):
+        with quiet():
+            result = check_backprop(target.forward, target.backward, X, Y, parameters,
+                                    **options.as_dict())
+        if result.verdict is Verdict.FAIL:
+            raise invalid_argument(
+                "backward", target.source.name,
+                f"already fails the gradient check on example {index}, before any mutation "
+                f"({result.summary()})",
+                "fix the backward pass first (gcverify.check_backprop shows where), or "
+                "choose examples on which it passes")
+        runs.append(ExampleRun(index, ExampleStatus.of(result.verdict),
+                               finite(result.difference), check_diagnosis(result), 0.0, True))
+        analytic.append(np.array(result.analytic))
+    return cases, tuple(runs), tuple(analytic)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence numpy's floating-point warnings and Python warnings (mutants overflow).
+
+    >>> with quiet():
+    ...     float(np.float64(1e308) * 10)
+    inf
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def finite(value: float | None) -> float | None:
+    """``value`` as a float, or None when it is None or not finite.
+
+    >>> finite(0.5), finite(float("nan"))
+    (0.5, None)
+    """
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def check_diagnosis(result: GradCheckResult) -> str:
+    """The mismatched blocks' diagnoses, or the check's summary.
+
+    >>> from gcverify.models import notebook as nb
+    >>> X, Y, p = nb.gradient_check_n_test_case()
+    >>> check_diagnosis(check_backprop(nb.forward_propagation_n,
+    ...                                nb.backward_propagation_n_buggy, X, Y, p))
+    'db1 ≈ 4.000 × numerical (scaling bug); dW2 ≈ 2.000 × numerical (scaling bug)'
+    """
+    mismatched = result.mismatched
+    if mismatched:
+        return "; ".join(block.diagnosis for block in mismatched)
+    return result.summary()
