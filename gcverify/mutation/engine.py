@@ -2,18 +2,55 @@
 
 The engine parses the function (its :class:`~gcverify.mutation.source.FunctionSource`)
 with libcst (which keeps every space and comment, so a mutant's diff shows only the
-change), finds its *gradient expressions* and offers each node of them to every
-operator of :data:`~gcverify.mutation.operators.OPERATORS`.
+change), finds its *gradient expressions* (and its *cost expressions*) and offers each
+node of them to every operator of :data:`~gcverify.mutation.operators.OPERATORS`.
 Each proposed change becomes a :class:`Mutant`: a stable id, its operator and family,
 its line, a unified diff, and the mutated source, which :meth:`Mutant.compile` turns
 into a function in memory.
 
-A gradient expression is the right-hand side of an assignment to a gradient-like name
-(``dW2 = ...``, ``dZ = ...``, ``grads["dW1"] = ...``, ``dW += ...``) or the value of a
-dict entry with a gradient-like key (``{"dW1": ...}``) that is not a bare name. A name is
-gradient-like when it matches :data:`GRADIENT_NAME`: the notebook's ``d`` + a capital
-(``dW1``, ``dA_prev``), ``d`` + one letter and an optional layer number (``db``,
-``db1``), ``dtheta``, or a name containing ``grad``.
+What is mutated
+---------------
+The function is a top-level function or a method (``TwoLayerNet.loss``). Functions and
+lambdas nested in it are left alone, except a nested function it returns (a factory,
+``def make_loss(X, y): def loss(params): ...; return loss``), which is mutated with it.
+Names are judged by :mod:`gcverify.mutation.operators.names`: a *gradient name* is
+``d`` + a capital or ``_`` (``dW1``, ``dA_prev``), ``d`` + one letter and an optional
+layer number (``db``, ``dx``, ``db1``), ``d`` + a lower-case word that is no common word
+(``dscores``, ``dhidden``, ``dout``, ``dprev_h``; not ``data``, ``dims``, ``dtype``,
+``done``, ``dropout``, ``delta``), ``delta`` + a layer number, ``dtheta``, or a name
+containing ``grad``; a *gradient container* is a name containing ``grad`` (``grads``).
+
+A *gradient expression* is
+
+* the right-hand side of an assignment or an augmented assignment to a gradient name
+  (``dW2 = ...``, ``dscores /= N``), to an attribute with such a name (``self.dW =
+  ...``), to a part of one (``dscores[np.arange(N), y] -= 1``; in ``dx[x <= 0] = 0`` the
+  index ``x <= 0`` is mutated, the literal 0 is not: every change of it is equivalent),
+  to a gradient key (``grads["dW1"]``, ``grads[f"dW{l}"]``, ``grads["dW" + str(l)]``)
+  or to any key of a container (``grads["W2"] = ...``);
+* the value of a dict entry, not a bare name, with a gradient key (``{"dW1": ...}``),
+  or with any string key in a dict assigned to a container (``grads = {"W2": ...}``) or
+  returned by a backward or loss function (``return loss, {"W1": ...}``);
+* the value assigned to a tuple holding a gradient (``dx, dw, db = affine_backward(dout,
+  cache)``), element by element if it is a tuple display, else mutated *inside* only
+  (its arguments: × 2 of a tuple is no gradient bug);
+* what a *backward function* (its name contains ``backward``) returns, if not a bare
+  name: ``return dout * (cache > 0)``, each element of ``return dx.T, dw``.
+
+A call of a backward function that is returned, or assigned to a container (``grads =
+L_model_backward(...)``), is mutated inside only: it returns several gradients. A key
+being built (``"dA" + str(l + 1)``) is no arithmetic: its ``+`` is left alone, its
+parts are not (``l + 1 -> l - 1``).
+
+A *cost expression* is the value assigned to a cost name (``cost``, ``loss``,
+``data_loss``, ``J``, ``log_probs``...) or to the name a *cost function* (its name
+contains ``cost`` or ``loss``) returns first (``total`` in ``return total, grads``), or
+what a cost function returns (``compute_cost``'s ``return``). Only the operators
+registered for costs (:attr:`~gcverify.mutation.operators.Operator.roles`) see them:
+the cross-entropy's ``(1 - Y)`` term and the regularisation term dropped. To plant
+such a bug, mutate the function that computes the cost: the forward pass, the cost
+function (``compute_cost``) or the loss-and-grads function (a ``loss`` method, or the
+factory ``make_loss`` of a closure).
 
 Examples
 --------
@@ -30,14 +67,13 @@ Examples
 
 from __future__ import annotations
 
-import ast
 import difflib
 import hashlib
 import itertools
 import re
 import textwrap
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -47,7 +83,16 @@ import libcst.metadata as metadata
 from gcverify.errors import invalid_argument
 from gcverify.mutation.operators import OPERATORS, Operator
 from gcverify.mutation.operators.base import Site, parenthesized, precedence
-from gcverify.mutation.source import FunctionSource, compile_source, with_newline
+from gcverify.mutation.operators.names import GRADIENT_NAME, is_gradient_name
+from gcverify.mutation.operators.sites import expression_sites
+from gcverify.mutation.source import (
+    FunctionSource,
+    changed_lines,
+    compile_source,
+    is_valid_python,
+    unified_diff,
+    with_newline,
+)
 
 __all__ = [
     "GRADIENT_NAME",
@@ -58,18 +103,6 @@ __all__ = [
     "mutate",
     "mutate_function",
 ]
-
-#: Names the engine treats as gradients (see the module docstring).
-GRADIENT_NAME = re.compile(r"^(d[A-Z_]\w*|d[a-z](\d\w*)?|dtheta\w*|\w*grad\w*)$")
-
-
-def is_gradient_name(name: str) -> bool:
-    """Does ``name`` look like a gradient (``dW1``, ``dZ``, ``dA_prev``, ``grad_W``)?
-
-    >>> [is_gradient_name(n) for n in ("dW1", "db1", "dZ", "data", "m", "grads")]
-    [True, True, True, False, False, True]
-    """
-    return bool(GRADIENT_NAME.match(name))
 
 
 # --- mutants -------------------------------------------------------------------------------
@@ -82,7 +115,10 @@ class Mutant:
     name, the operator and the changed lines before and after: the same mutant gets
     the same id in every run, and keeps it when other lines of the file change
     (except its own line number). ``diff`` is a unified diff of the change with the
-    file's line numbers; ``mutated`` is the whole mutated function.
+    file's line numbers; ``mutated`` is the whole mutated function. ``role`` is
+    ``"cost"`` for a change of a cost expression: it shows in the numerical gradient,
+    not in the function's analytic one (which stays the original's), so it is judged
+    equivalent only if the cost is; else ``"gradient"``.
 
     >>> from gcverify.models import notebook as nb
     >>> mutant = mutate_function(nb.backward_propagation_n)[0]
@@ -99,6 +135,7 @@ class Mutant:
     diff: str
     mutated: str = field(repr=False)
     original: FunctionSource = field(repr=False)
+    role: str = "gradient"
 
     def summary(self) -> str:
         """One line: id, what changed, family and line."""
@@ -139,11 +176,13 @@ def mutate(source: FunctionSource, *, operators: Sequence[Operator] = OPERATORS
     positions = wrapper.resolve(metadata.PositionProvider)
     # Regenerates the code of one changed statement, not of the whole function.
     partials = wrapper.resolve(metadata.ExperimentalReentrantCodegenProvider)
-    sites = list(_sites(function, source, positions))
+    sites = list(expression_sites(function, source, positions))
     seen = {source.text}
     mutants = []
     for operator in operators:
         for statement, site in sites:
+            if site.role not in operator.roles:
+                continue
             for change in operator(site.node, site):
                 replacement = _fit(site, change.replacement)
                 changed = statement.deep_replace(site.node, cast(Any, replacement))
@@ -151,16 +190,16 @@ def mutate(source: FunctionSource, *, operators: Sequence[Operator] = OPERATORS
                 if mutated in seen:
                     continue
                 seen.add(mutated)
-                if not _compiles(mutated):
+                if not is_valid_python(mutated):
                     warnings.warn(f"operator {operator.name} made invalid code at line "
                                   f"{source.first_line + positions[site.node].start.line - 1}"
                                   "; the mutant is skipped", RuntimeWarning, stacklevel=2)
                     continue
                 start = positions[site.node].start
                 mutants.append(_mutant(source, mutated, operator.name, operator.family,
-                                       change.description,
+                                       re.sub(r"\s*\n\s*", " ", change.description),
                                        source.first_line + start.line - 1,
-                                       start.column + len(source.indent)))
+                                       start.column + len(source.indent), site.role))
     return tuple(mutants)
 
 
@@ -173,7 +212,7 @@ def custom_mutant(source: FunctionSource, mutated: str, *, operator: str = "cust
     2
     """
     mutated = with_newline(textwrap.dedent(mutated))
-    if not _compiles(mutated):
+    if not is_valid_python(mutated):
         raise invalid_argument("mutated", mutated[:40], "is not valid Python",
                                "pass the complete source of the mutated function")
     before, after = source.text.splitlines(), mutated.splitlines()
@@ -251,154 +290,12 @@ def _fit(site: Site, replacement: cst.BaseExpression) -> cst.BaseExpression:
     return replacement
 
 
-def _compiles(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except SyntaxError:
-        return False
-    return True
-
-
 def _mutant(source: FunctionSource, mutated: str, operator: str, family: str,
-            description: str, line: int, column: int) -> Mutant:
-    removed, added = _changed_lines(source.text, mutated)
+            description: str, line: int, column: int, role: str = "gradient") -> Mutant:
+    removed, added = changed_lines(source.text, mutated)
     digest = hashlib.sha256("\n".join([source.name, operator, *removed, "\0", *added])
                             .encode("utf-8")).hexdigest()[:8]
     return Mutant(id=f"{operator}-L{line}-{digest}", operator=operator, family=family,
                   line=line, column=column, description=description,
-                  diff=_diff(source, mutated), mutated=mutated, original=source)
-
-
-def _changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
-    a, b = before.splitlines(), after.splitlines()
-    removed, added = [], []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag != "equal":
-            removed += [line.strip() for line in a[i1:i2]]
-            added += [line.strip() for line in b[j1:j2]]
-    return removed, added
-
-
-def _diff(source: FunctionSource, mutated: str) -> str:
-    """A unified diff with the file's line numbers and no context lines."""
-    pad = ["\n"] * (source.first_line - 1)
-    before = pad + textwrap.indent(source.text, source.indent).splitlines(keepends=True)
-    after = pad + textwrap.indent(mutated, source.indent).splitlines(keepends=True)
-    lines = difflib.unified_diff(before, after, fromfile=f"a/{source.path}",
-                                 tofile=f"b/{source.path}", n=0)
-    return "".join(lines).rstrip("\n")
-
-
-def _bound_lines(function: cst.FunctionDef, source: FunctionSource) -> dict[str, int]:
-    """For every local name: the (function-relative) line where it is first bound."""
-    tree = ast.parse(source.text)
-    definition = next(node for node in tree.body
-                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                      and node.name == source.name)
-    arguments = definition.args
-    first: dict[str, int] = {
-        arg.arg: 0 for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                               *filter(None, (arguments.vararg, arguments.kwarg)))}
-    for node in ast.walk(definition):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound = [(node.id, node.lineno)]
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound = [((alias.asname or alias.name).split(".")[0], node.lineno)
-                     for alias in node.names]
-        else:
-            continue
-        for name, line in bound:
-            first[name] = min(first.get(name, line), line)
-    return first
-
-
-def _gradient_key(node: cst.CSTNode) -> str | None:
-    """The gradient a target or dict key names: ``dW2``, ``grads["dW2"]``, ``f"dW{l}"``."""
-    if isinstance(node, cst.Name):
-        return node.value if is_gradient_name(node.value) else None
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) and is_gradient_name(value) else None
-    if isinstance(node, cst.FormattedString):
-        text = "".join(part.value for part in node.parts
-                       if isinstance(part, cst.FormattedStringText))
-        return cst.Module([]).code_for_node(node) if text.startswith("d") else None
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
-        index = node.slice[0].slice
-        if isinstance(index, cst.Index):
-            return _gradient_key(index.value)
-    return None
-
-
-_DISPLAYS = (cst.Dict, cst.List, cst.Tuple, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)
-
-
-_Root = tuple[cst.BaseStatement, cst.CSTNode, cst.BaseExpression, str]
-
-
-def _roots(function: cst.FunctionDef) -> Iterator[_Root]:
-    """``(statement, holder, expression, gradient)`` for every gradient expression, in
-    source order: ``holder`` is the assignment or dict entry, ``statement`` the line."""
-    found: list[_Root] = []
-    statements: list[cst.BaseStatement] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-            statements.append(node)
-
-        def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
-            statements.pop()
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is function  # nested functions are not mutated
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            # gradients = {...}: the entries are the gradient expressions, not the dict.
-            if len(node.targets) == 1 and not isinstance(node.value, _DISPLAYS):
-                key = _gradient_key(node.targets[0].target)
-                if key is not None:
-                    found.append((statements[-1], node, node.value, key))
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            key = _gradient_key(node.target)
-            if key is not None:
-                found.append((statements[-1], node, node.value, key))
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            key = _gradient_key(node.target)
-            if key is not None and node.value is not None:
-                found.append((statements[-1], node, node.value, key))
-
-        def visit_DictElement(self, node: cst.DictElement) -> None:
-            key = _gradient_key(node.key)
-            if key is not None and not isinstance(node.value, cst.Name) and statements:
-                found.append((statements[-1], node, node.value, key))
-
-    function.visit(Finder())
-    return iter(found)
-
-
-def _sites(function: cst.FunctionDef, source: FunctionSource,
-           positions: Mapping[cst.CSTNode, Any]) -> Iterator[tuple[cst.BaseStatement, Site]]:
-    """Every node of every gradient expression, with its context and its statement, in
-    source order."""
-    bound_at = _bound_lines(function, source)
-    for statement, holder, root, target in _roots(function):
-        line = positions[holder].start.line
-        bound = frozenset(name for name, first in bound_at.items() if first < line)
-        stack: list[tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = [(root, (holder,))]
-        while stack:
-            node, ancestors = stack.pop()
-            if isinstance(node, (cst.Lambda, cst.FunctionDef)):
-                continue
-            if node in positions:
-                yield statement, Site(node, ancestors, is_root=node is root, target=target,
-                                      bound=bound, numpy=source.numpy)
-            children = list(node.children)
-            stack.extend((child, (*ancestors, node)) for child in reversed(children))
+                  diff=unified_diff(source, mutated), mutated=mutated, original=source,
+                  role=role)

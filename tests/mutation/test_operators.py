@@ -11,7 +11,9 @@ from gcverify.errors import InvalidArgument
 from gcverify.mutation import FAMILIES, OPERATORS, FunctionSource, mutate, operator_named
 
 # Every name a snippet may read is a parameter, so that it counts as bound.
-PARAMETERS = ("X, Y, m, A1, A2, A3, Z1, Z2, Z3, W1, W2, W3, dA1, dA2, dZ1, dZ2, dZ3")
+PARAMETERS = ("X, Y, m, A1, A2, A3, Z1, Z2, Z3, W1, W2, W3, dA1, dA2, dZ1, dZ2, dZ3, "
+              "AL, dAL, scores, dscores, probs, hidden, dout, s, keep_prob, mask, D1, reg, "
+              "lambd, lr, data_loss, grads")
 
 
 def mutated_lines(operator: str, body: str, *, numpy: str | None = "np") -> list[str]:
@@ -37,6 +39,55 @@ CASES = [
     ("scale_by_minus_one", "dZ3 = A3 - Y", ["dZ3 = (A3 - Y) * -1"]),
     ("scale_by_one_plus_delta", "db3 = np.sum(dZ3, axis=1, keepdims=True) / m",
      ["db3 = np.sum(dZ3, axis=1, keepdims=True) / m * (1 + 0.0001)"]),
+    # upstream: the activation where its upstream gradient belongs
+    ("activation_for_upstream", "dZ2 = np.multiply(dA2, np.int64(A2 > 0))",
+     ["dZ2 = np.multiply(A2, np.int64(A2 > 0))"]),
+    ("activation_for_upstream", "dZ2 = dA2 * (A2 > 0)", ["dZ2 = A2 * (A2 > 0)"]),
+    ("activation_for_upstream", "dA1 = dscores.dot(W2.T)", ["dA1 = scores.dot(W2.T)"]),
+    ("activation_for_upstream", "dW2 = X.T.dot(dscores)", ["dW2 = X.T.dot(scores)"]),
+    ("activation_for_upstream", "dW3 = np.dot(dZ3.T, A2)", ["dW3 = np.dot(Z3.T, A2)"]),
+    ("activation_for_upstream", "dA1 = linear_activation_backward(dAL, Z3, 'sigmoid')",
+     ["dA1 = linear_activation_backward(AL, Z3, 'sigmoid')"]),
+    ("activation_for_upstream", "db2 = np.sum(dZ2, axis=1)", []),         # not a product
+    ("activation_for_upstream", "dZ1 = dout * (Z1 > 0)", []),             # out is not bound
+    ("activation_for_upstream", "dZ1 = helper(dA1, Z1)", []),             # not a backward call
+    # loss: the cross-entropy's (1 - Y) term
+    ("drop_cross_entropy_complement", "dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))",
+     ["dAL = -np.divide(Y, AL)"]),
+    ("drop_cross_entropy_complement", "dAL = -Y / AL + (1 - Y) / (1 - AL)", ["dAL = -Y / AL"]),
+    ("drop_cross_entropy_complement", "dAL = np.divide(1 - Y, 1 - AL) - np.divide(Y, AL)",
+     ["dAL = -np.divide(Y, AL)"]),
+    ("drop_cross_entropy_complement",
+     "cost = -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / m",
+     ["cost = -np.sum(Y * np.log(AL)) / m"]),
+    ("drop_cross_entropy_complement",
+     "log_probs = np.multiply(-np.log(A3), Y) + np.multiply(-np.log(1 - A3), 1 - Y)",
+     ["log_probs = np.multiply(-np.log(A3), Y)"]),
+    ("drop_cross_entropy_complement", "dZ1 = dA1 * A1 * (1 - A1)", []),
+    ("drop_cross_entropy_complement", "dZ1 = dA1 + (1 - A1)", []),        # no Y half
+    ("drop_cross_entropy_complement", "total = Y * np.log(AL) + (1 - Y) * np.log(1 - AL)",
+     []),                                                                 # not a cost name
+    # regularization: the L2 term forgotten
+    ("drop_regularization", "dW2 = X.T.dot(dZ2) + reg * W2", ["dW2 = X.T.dot(dZ2)"]),
+    ("drop_regularization", "dW2 = 1. / m * np.dot(dZ2, A1.T) + lambd / m * W2",
+     ["dW2 = 1. / m * np.dot(dZ2, A1.T)"]),
+    ("drop_regularization", "dW2 = reg * W2 + X.T.dot(dZ2)", ["dW2 = X.T.dot(dZ2)"]),
+    ("drop_regularization", "dW2 += reg * W2", ["dW2 += 0"]),
+    ("drop_regularization", "loss = data_loss + 0.5 * reg * np.sum(W1 * W1)",
+     ["loss = data_loss"]),
+    ("drop_regularization", "loss += 0.5 * reg * np.sum(W1 * W1)", ["loss += 0"]),
+    ("drop_regularization", "dW2 = X.T.dot(dZ2) + lr * W2", []),
+    ("drop_regularization", "dW2 = X.T.dot(dZ2) + W2", []),
+    ("drop_regularization", "dW2 -= reg * W2", []),
+    # dropout: the mask, or the division by keep_prob, forgotten
+    ("drop_dropout_mask", "dA1 = dA1 * mask / keep_prob", ["dA1 = dA1 / keep_prob"]),
+    ("drop_dropout_mask", "dA1 = np.multiply(dA1, D1)", ["dA1 = dA1"]),
+    ("drop_dropout_mask", "dA1 = D1 * dA1 / keep_prob", ["dA1 = dA1 / keep_prob"]),
+    ("drop_dropout_mask", "dA1 *= D1", ["dA1 *= 1"]),
+    ("drop_dropout_mask", "dZ1 = dA1 * mask", []),            # a ReLU's mask, maybe
+    ("drop_keep_prob_division", "dA1 = dA1 * mask / keep_prob", ["dA1 = dA1 * mask"]),
+    ("drop_keep_prob_division", "dA1 /= keep_prob", ["dA1 /= 1"]),
+    ("drop_keep_prob_division", "dW2 = np.dot(dZ2, A1.T) / m", []),
     # factor
     ("four_over_m", "dW2 = 1. / m * np.dot(dZ2, A1.T)", ["dW2 = 4. / m * np.dot(dZ2, A1.T)"]),
     ("four_over_m", "dW2 = 1 / m * np.dot(dZ2, A1.T)", ["dW2 = 4 / m * np.dot(dZ2, A1.T)"]),
@@ -49,7 +100,23 @@ CASES = [
      ["dW2 = 1. / (m - 1) * np.dot(dZ2, A1.T)"]),
     ("m_minus_one", "dW2 = np.dot(dZ2, A1.T) / X.shape[1]",
      ["dW2 = np.dot(dZ2, A1.T) / (X.shape[1] - 1)"]),
+    ("normalise_twice", "dZ3 = A3 - Y", ["dZ3 = (A3 - Y) / m"]),
+    ("normalise_twice", "dscores = probs", ["dscores = probs / m"]),
+    ("normalise_twice", "dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))",
+     ["dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL)) / m"]),
+    ("normalise_twice", "dW3 = A3 - Y", []),                    # a parameter's gradient
+    ("normalise_twice", "dA2 = np.dot(W3.T, dZ3)", []),         # computed from a gradient
+    ("normalise_twice", "dZ3 = (A3 - Y) / m", []),              # already normalised
+    ("normalise_twice", "dZ3 = np.zeros_like(A3)", []),
+    ("normalise_twice", "dscores /= m", []),
     # sign
+    ("flip_sigmoid_derivative", "dZ1 = dA1 * A1 * (1 - A1)", ["dZ1 = dA1 * A1 * (A1 - 1)"]),
+    ("flip_sigmoid_derivative", "dZ1 = dA1 * s * (1 - s)", ["dZ1 = dA1 * s * (s - 1)"]),
+    ("flip_sigmoid_derivative", "dZ1 = np.multiply(dA1, np.multiply(A1, 1 - A1))",
+     ["dZ1 = np.multiply(dA1, np.multiply(A1, A1 - 1))"]),
+    ("flip_sigmoid_derivative", "dZ1 = dA1 * ((1 - A1) * A1)", ["dZ1 = dA1 * ((A1 - 1) * A1)"]),
+    ("flip_sigmoid_derivative", "dZ1 = dA1 * (1 - A1 ** 2)", []),   # tanh
+    ("flip_sigmoid_derivative", "dZ3 = A3 * (1 - Y)", []),
     ("swap_subtraction", "dZ3 = A3 - Y", ["dZ3 = Y - A3"]),
     ("swap_subtraction", "dZ3 = A3 - Y - Z3", ["dZ3 = Z3 - (A3 - Y)", "dZ3 = Y - A3 - Z3"]),
     ("swap_subtraction", "dZ3 = A3 - (Y - Z3)", ["dZ3 = (Y - Z3) - A3", "dZ3 = A3 - (Z3 - Y)"]),
@@ -102,6 +169,17 @@ CASES = [
     ("add_transpose", "dA1 = W2.T @ dZ2", ["dA1 = W2.T @ dZ2.T"]),
     ("swap_matrix_operands", "dA2 = np.dot(W3.T, dZ3)", ["dA2 = np.dot(dZ3, W3.T)"]),
     ("swap_matrix_operands", "dA2 = W3.T @ dZ3", ["dA2 = dZ3 @ W3.T"]),
+    ("swap_matrix_operands", "dA1 = dZ2.dot(W2.T)", ["dA1 = W2.T.dot(dZ2)"]),
+    ("swap_matrix_operands", "dW2 = X.T.dot(dZ2 + dZ1)", ["dW2 = (dZ2 + dZ1).dot(X.T)"]),
+    ("add_transpose", "dA1 = dZ2.dot(W2)", ["dA1 = dZ2.T.dot(W2)", "dA1 = dZ2.dot(W2.T)"]),
+    ("transpose_weight_gradient", "dW2 = 1. / m * np.dot(dZ2, A1.T)",
+     ["dW2 = (1. / m * np.dot(dZ2, A1.T)).T"]),
+    ("transpose_weight_gradient", "dW2 = X.T.dot(dZ2)", ["dW2 = X.T.dot(dZ2).T"]),
+    ("transpose_weight_gradient", 'grads["W2"] = X.T.dot(dZ2)', ['grads["W2"] = X.T.dot(dZ2).T']),
+    ("transpose_weight_gradient", "dw = X.T.dot(dout)", ["dw = X.T.dot(dout).T"]),
+    ("transpose_weight_gradient", "db2 = np.sum(dZ2, axis=1)", []),
+    ("transpose_weight_gradient", "dA1 = np.dot(W2.T, dZ2)", []),
+    ("transpose_weight_gradient", "dW2 += X.T.dot(dZ2)", []),   # a term, not the gradient
     # reductions
     ("swap_reduction_axis", "db2 = np.sum(dZ2, axis=1, keepdims=True)",
      ["db2 = np.sum(dZ2, axis=0, keepdims=True)"]),
@@ -119,6 +197,8 @@ CASES = [
     # zero, comparisons
     ("zero_gradient", "dW2 = 1. / m * np.dot(dZ2, A1.T)",
      ["dW2 = np.zeros_like(1. / m * np.dot(dZ2, A1.T))"]),
+    ("zero_gradient", "dW2 += W2", ["dW2 += np.zeros_like(W2)"]),
+    ("zero_gradient", "dZ3 /= m", []),                          # a divisor: no zero
     ("loosen_comparison", "dZ2 = dA2 * (Z2 > 0)", ["dZ2 = dA2 * (Z2 >= 0)"]),
     ("loosen_comparison", "dZ2 = dA2 * (Z2 < 0)", ["dZ2 = dA2 * (Z2 <= 0)"]),
     ("tighten_comparison", "dZ2 = dA2 * (Z2 >= 0)", ["dZ2 = dA2 * (Z2 > 0)"]),
@@ -186,3 +266,25 @@ def test_parentheses_keep_the_meaning(statement, operator, meaning):
                if re.sub(r"\s", "", line) != re.sub(r"\s", "", statement)][:1]
     computed = eval(line.split("=", 1)[1], dict(values))
     assert computed == pytest.approx(eval(meaning, dict(values)))
+
+
+def test_cost_expressions_are_only_offered_to_the_cost_operators():
+    body = "cost = -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / m + reg * np.sum(W1)"
+    text = f"def f({PARAMETERS}):\n    {body}\n"
+    mutants = mutate(FunctionSource.from_text(text, "f"))
+    assert {m.operator for m in mutants} == {"drop_cross_entropy_complement",
+                                             "drop_regularization"}
+    assert {o.name for o in OPERATORS if "cost" in o.roles} == {
+        "drop_cross_entropy_complement", "drop_regularization"}
+
+
+def test_a_students_bug_is_named_after_it_not_after_the_generic_operator_that_also_makes_it():
+    # dA * mask / keep_prob -> dA * mask is also drop_normalisation's; s * (1 - s) -> s * (s - 1)
+    # swap_subtraction's; dA * mask / keep_prob -> dA / keep_prob drop_local_derivative's.
+    text = (f"def f({PARAMETERS}):\n    dA1 = dA1 * mask / keep_prob\n"
+            "    dZ1 = dA1 * s * (1 - s)\n")
+    by_line = {m.diff.splitlines()[-1][1:].strip(): m.operator
+               for m in mutate(FunctionSource.from_text(text, "f"))}
+    assert by_line["dA1 = dA1 * mask"] == "drop_keep_prob_division"
+    assert by_line["dA1 = dA1 / keep_prob"] == "drop_dropout_mask"
+    assert by_line["dZ1 = dA1 * s * (s - 1)"] == "flip_sigmoid_derivative"

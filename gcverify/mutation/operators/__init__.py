@@ -8,15 +8,28 @@ family (:data:`FAMILIES`); the engine runs them in that order.
 
 The families are the mistakes people make when they derive gradients by hand, which
 general-purpose mutation tools (mutmut) do not produce: a gradient scaled by a
-constant, a wrong normalisation ``1 / m``, a sign, a dropped chain-rule factor, the
-derivative of another activation, another layer's variable, a transpose, a reduction
-over the wrong axis, a gradient set to zero, a strict comparison made loose.
+constant, the activation fed where its upstream gradient belongs, the cross-entropy's
+``(1 - Y)`` term or the regularisation term forgotten, dropout half-undone, a wrong
+normalisation ``1 / m`` (or one applied twice), a sign, a dropped chain-rule factor,
+the derivative of another activation, another layer's variable, a transpose, a
+reduction over the wrong axis, a gradient set to zero, a strict comparison made loose.
+
+Two changes that give the same code are one mutant, named after the first operator
+that makes it. So the families of the bugs found in students' code (upstream, loss,
+regularization, dropout) come right after ``scale``, before the generic ones, and the
+sigmoid derivative's sign opens ``sign``: dropping ``/ keep_prob`` is also a dropped
+normalisation, and ``s * (1 - s) -> s * (s - 1)`` also a swapped subtraction, but the
+mutant is named after the bug it is.
 
 The operators live by kind of mistake: :mod:`~gcverify.mutation.operators.scaling`
 (scale, factor, sign, zero), :mod:`~gcverify.mutation.operators.chain` (chain,
-activation) and :mod:`~gcverify.mutation.operators.structure` (variable, transpose,
-reduction, comparison); :mod:`~gcverify.mutation.operators.base` holds :class:`Site`,
-:class:`Change`, :class:`Operator` and the libcst helpers they share.
+activation, the sigmoid's sign), :mod:`~gcverify.mutation.operators.structure`
+(variable, transpose, reduction, comparison) and
+:mod:`~gcverify.mutation.operators.students` (upstream, loss, regularization,
+dropout); :mod:`~gcverify.mutation.operators.base` holds :class:`Site`,
+:class:`Change`, :class:`Operator` and the libcst helpers they share,
+:mod:`~gcverify.mutation.operators.names` the naming conventions they recognise and
+:mod:`~gcverify.mutation.operators.sites` finds the expressions they are offered.
 
 Examples
 --------
@@ -33,6 +46,7 @@ from gcverify.mutation.operators.base import Change, Operator, Site, code
 from gcverify.mutation.operators.chain import (
     drop_local_derivative,
     drop_upstream_gradient,
+    flip_sigmoid_derivative,
     relu_to_sigmoid_derivative,
     relu_to_tanh_derivative,
     sigmoid_to_relu_derivative,
@@ -49,6 +63,7 @@ from gcverify.mutation.operators.scaling import (
     m_minus_one,
     minus_to_plus,
     negate_first_term,
+    normalise_twice,
     plus_to_minus,
     scale_by_four,
     scale_by_half,
@@ -70,7 +85,15 @@ from gcverify.mutation.operators.structure import (
     swap_matrix_operands,
     swap_reduction_axis,
     tighten_comparison,
+    transpose_weight_gradient,
     z_for_a,
+)
+from gcverify.mutation.operators.students import (
+    activation_for_upstream,
+    drop_cross_entropy_complement,
+    drop_dropout_mask,
+    drop_keep_prob_division,
+    drop_regularization,
 )
 
 __all__ = [
@@ -87,12 +110,18 @@ __all__ = [
 #: Family name -> what its operators do, in registry order.
 FAMILIES: dict[str, str] = {
     "scale": "scale a gradient expression (× 2, × 0.5, × 4, × −1, × (1 + δ))",
-    "factor": "change the numeric factor 1 / m",
-    "sign": "swap the operands of a subtraction, negate a term",
+    "upstream": "feed the activation where its upstream gradient belongs (A for dA)",
+    "loss": "drop the cross-entropy's (1 − Y) term, from the cost or its derivative",
+    "regularization": "forget the regularisation term, in a gradient or in the cost",
+    "dropout": "forget the dropout mask, or the division by keep_prob, in backward",
+    "factor": "change the numeric factor 1 / m, or apply it twice",
+    "sign": "flip the sigmoid derivative's sign, swap the operands of a subtraction, "
+            "negate a term",
     "chain": "drop a chain-rule factor",
     "activation": "use another activation's derivative",
     "variable": "use another layer's variable, or Z for A",
-    "transpose": "add or drop a transpose, swap the operands of a matrix product",
+    "transpose": "add or drop a transpose, swap the operands of a matrix product, "
+                 "transpose a weight gradient",
     "reduction": "reduce over the other axis, sum ↔ mean, drop keepdims",
     "zero": "set a gradient to zero",
     "comparison": "make a mask's comparison loose or strict (> ↔ >=)",
@@ -105,9 +134,16 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("scale", scale_by_four),
     Operator("scale", scale_by_minus_one),
     Operator("scale", scale_by_one_plus_delta),
+    Operator("upstream", activation_for_upstream),
+    Operator("loss", drop_cross_entropy_complement, roles=("gradient", "cost")),
+    Operator("regularization", drop_regularization, roles=("gradient", "cost")),
+    Operator("dropout", drop_dropout_mask),
+    Operator("dropout", drop_keep_prob_division),
     Operator("factor", four_over_m),
     Operator("factor", drop_normalisation),
     Operator("factor", m_minus_one),
+    Operator("factor", normalise_twice),
+    Operator("sign", flip_sigmoid_derivative),
     Operator("sign", swap_subtraction),
     Operator("sign", minus_to_plus),
     Operator("sign", plus_to_minus),
@@ -128,6 +164,7 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("transpose", drop_transpose),
     Operator("transpose", add_transpose),
     Operator("transpose", swap_matrix_operands),
+    Operator("transpose", transpose_weight_gradient),
     Operator("reduction", swap_reduction_axis),
     Operator("reduction", sum_to_mean),
     Operator("reduction", mean_to_sum),

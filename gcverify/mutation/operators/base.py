@@ -2,9 +2,10 @@
 and the libcst helpers the operator families share.
 
 The helpers read a node (:func:`code`, :func:`precedence`, :func:`dotted_name`,
-:func:`number`, the predicates :func:`is_normalisation`, :func:`numpy_call`,
-:func:`method_call`) or build one (:func:`expression`, :func:`parenthesized`,
-:func:`operand`, :func:`atom_text`); :func:`up` moves a site to an ancestor.
+:func:`name_of`, :func:`number`, the predicates :func:`is_normalisation`,
+:func:`is_variable`, :func:`numpy_call`, :func:`method_call`) or build one
+(:func:`expression`, :func:`parenthesized`, :func:`operand`, :func:`atom_text`);
+:func:`up` moves a site to an ancestor.
 
 >>> node = cst.parse_expression("np.sum(dZ, axis=1)")
 >>> dotted_name(node.func), [code(arg.value) for arg in positional_args(node)]
@@ -14,7 +15,7 @@ The helpers read a node (:func:`code`, :func:`precedence`, :func:`dotted_name`,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -27,7 +28,9 @@ __all__ = [
     "dotted_name",
     "expression",
     "is_normalisation",
+    "is_variable",
     "method_call",
+    "name_of",
     "number",
     "numpy_call",
     "operand",
@@ -42,11 +45,16 @@ __all__ = [
 class Site:
     """A node inside a gradient expression, and what an operator needs to know about it.
 
-    ``ancestors`` runs from the statement (or dict entry) that holds the gradient
-    expression down to the node's parent; ``is_root`` marks the whole expression;
-    ``target`` names the gradient being computed (``"dW2"``); ``bound`` holds the local
-    names bound before this statement (parameters included); ``numpy`` is the name
-    under which the function's module knows numpy (``"np"``), or None.
+    ``ancestors`` runs from the statement (or dict entry, or return) that holds the
+    gradient expression down to the node's parent; ``is_root`` marks the whole
+    expression (never set for a value that holds several gradients, as the call in
+    ``dx, dw, db = affine_backward(dout, cache)``); ``target`` names the gradient being
+    computed as a report shows it (``"dW2"``, ``'grads["W2"]'``, ``"relu_backward()"``);
+    ``key`` is its bare name or key (``"dW2"``, ``"W2"``; ``""`` when it has none);
+    ``bound`` holds the local names bound before this statement (parameters included);
+    ``numpy`` is the name under which the function's module knows numpy (``"np"``), or
+    None; ``role`` is ``"gradient"``, or ``"cost"`` for a cost expression (``cost =
+    ...``), which only the operators registered for costs see.
     """
 
     node: cst.CSTNode
@@ -55,6 +63,8 @@ class Site:
     target: str
     bound: frozenset[str]
     numpy: str | None
+    key: str = ""
+    role: str = "gradient"
 
     @property
     def parent(self) -> cst.CSTNode | None:
@@ -74,6 +84,10 @@ class Change:
 class Operator:
     """A registered mutation operator: its family, its function and the change it shows.
 
+    ``roles`` are the kinds of site it is offered: gradient expressions, and for the few
+    operators whose bug can live in the cost too (the cross-entropy's ``(1 - Y)`` term,
+    the regularisation term), cost expressions.
+
     >>> from gcverify.mutation.operators import operator_named
     >>> operator_named("four_over_m").example
     '1. / m -> 4. / m'
@@ -81,6 +95,7 @@ class Operator:
 
     family: str
     function: Callable[[cst.CSTNode, Site], Iterator[Change]] = field(repr=False)
+    roles: tuple[str, ...] = ("gradient",)
 
     @property
     def name(self) -> str:
@@ -204,6 +219,20 @@ def dotted_name(node: cst.CSTNode) -> str | None:
     return None
 
 
+def name_of(node: cst.CSTNode) -> str | None:
+    """The name ``node`` reads: ``D1``, ``self.mask``, or the key of ``cache["D1"]``.
+
+    >>> name_of(cst.parse_expression("cache['D1']")), name_of(cst.parse_expression("a + b"))
+    ('D1', None)
+    """
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            key = index.value.evaluated_value
+            return key if isinstance(key, str) else None
+    return dotted_name(node)
+
+
 # --- calls and sites --------------------------------------------------------------------
 
 def numpy_call(node: cst.CSTNode, site: Site, *names: str) -> bool:
@@ -223,7 +252,17 @@ def positional_args(node: cst.Call) -> list[cst.Arg]:
     return [arg for arg in node.args if arg.keyword is None and not arg.star]
 
 
+def is_variable(node: cst.CSTNode, site: Site) -> bool:
+    """Is ``node`` a read of a local variable (not ``x.T``'s ``T``, not ``axis=``)?"""
+    if not isinstance(node, cst.Name) or node.value not in site.bound:
+        return False
+    parent = site.parent
+    if isinstance(parent, cst.Attribute) and parent.attr is node:
+        return False
+    return not (isinstance(parent, cst.Arg) and parent.keyword is node)
+
+
 def up(site: Site, levels: int) -> Site:
     """The site of an ancestor ``levels`` up."""
-    return Site(site.ancestors[-levels], site.ancestors[:-levels], False, site.target,
-                site.bound, site.numpy)
+    return replace(site, node=site.ancestors[-levels], ancestors=site.ancestors[:-levels],
+                   is_root=False)

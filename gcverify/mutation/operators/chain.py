@@ -1,8 +1,9 @@
 """Operators that break the chain rule: a factor dropped, another activation's derivative.
 
 Families ``chain`` (``dA * g'(Z)`` loses one of its factors) and ``activation`` (the
-local derivative of ReLU, sigmoid or tanh swapped for another's). The recognisers
-find a derivative in any of its usual spellings, the writers spell the replacement.
+local derivative of ReLU, sigmoid or tanh swapped for another's), and the sigmoid
+derivative's sign flipped (family ``sign``). The recognisers find a derivative in any
+of its usual spellings, the writers spell the replacement.
 
 >>> node = cst.parse_expression("np.int64(A2 > 0)")
 >>> site = Site(node, (), is_root=False, target="dZ2", bound=frozenset(), numpy="np")
@@ -35,6 +36,7 @@ from gcverify.mutation.operators.base import (
 __all__ = [
     "drop_local_derivative",
     "drop_upstream_gradient",
+    "flip_sigmoid_derivative",
     "relu_to_sigmoid_derivative",
     "relu_to_tanh_derivative",
     "sigmoid_to_relu_derivative",
@@ -241,3 +243,26 @@ def unsquare_tanh_derivative(node: cst.CSTNode, site: Site) -> Iterator[Change]:
     if a is not None and isinstance(node, cst.BinaryOperation):
         new = node.with_changes(right=operand(a, 11, "right"))
         yield Change(new, f"{code(node)} → {code(new)} in {site.target}")
+
+
+def flip_sigmoid_derivative(node: cst.CSTNode, site: Site) -> Iterator[Change]:
+    """s * (1 - s) -> s * (s - 1)   (also A * (1 - A), dA * s * (1 - s), np.multiply(s, 1 - s))"""
+    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)
+            and number(node.left) == 1):
+        return
+    parent, partners = site.parent, []
+    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.Multiply):
+        other = parent.left if parent.right is node else parent.right
+        partners.append(other)
+        if isinstance(other, cst.BinaryOperation) and isinstance(other.operator, cst.Multiply) \
+                and not other.lpar:  # dA * s * (1 - s)
+            partners.append(other.right if parent.right is node else other.left)
+    elif isinstance(parent, cst.Arg) and len(site.ancestors) >= 2 \
+            and numpy_call(site.ancestors[-2], site, "multiply"):
+        call = site.ancestors[-2]
+        assert isinstance(call, cst.Call)
+        partners += [arg.value for arg in call.args if arg is not parent]
+    if any(_same(partner, node.right) for partner in partners):
+        new = node.with_changes(left=operand(node.right, 11, "left"),
+                                right=operand(node.left, 11, "right"))
+        yield Change(new, f"sigmoid′ sign: {code(node)} → {code(new)} in {site.target}")

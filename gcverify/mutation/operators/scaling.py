@@ -1,8 +1,8 @@
 """Operators that change a gradient's size or sign, not what it is computed from.
 
 Families ``scale`` (the whole expression × a constant), ``factor`` (the ``1 / m``
-normalisation), ``sign`` (a subtraction swapped, a term negated) and ``zero`` (the
-gradient set to zero).
+normalisation changed, dropped or applied twice), ``sign`` (a subtraction swapped, a
+term negated) and ``zero`` (the gradient set to zero).
 
 >>> node = cst.parse_expression("A3 - Y")
 >>> site = Site(node, (), is_root=True, target="dZ3", bound=frozenset(), numpy="np")
@@ -25,7 +25,13 @@ from gcverify.mutation.operators.base import (
     expression,
     is_normalisation,
     number,
+    numpy_call,
     operand,
+)
+from gcverify.mutation.operators.names import (
+    BATCH_SIZE_NAMES,
+    is_gradient_name,
+    is_parameter_gradient,
 )
 
 __all__ = [
@@ -36,6 +42,7 @@ __all__ = [
     "m_minus_one",
     "minus_to_plus",
     "negate_first_term",
+    "normalise_twice",
     "plus_to_minus",
     "scale_by_four",
     "scale_by_half",
@@ -145,6 +152,39 @@ def m_minus_one(node: cst.CSTNode, site: Site) -> Iterator[Change]:
         yield Change(new, f"{code(node)} → {code(new)} in {site.target}")
 
 
+_CONSTRUCTORS = ("zeros", "zeros_like", "ones", "ones_like", "empty", "empty_like", "full")
+
+
+def _normalised_or_built(node: cst.CSTNode, site: Site) -> bool:
+    """Does ``node`` divide, read a gradient, or build an array (``np.zeros_like``)?"""
+    if numpy_call(node, site, *_CONSTRUCTORS) or is_normalisation(node) or (
+            isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide)):
+        return True
+    if isinstance(node, cst.Name) and is_gradient_name(node.value):
+        return True
+    if isinstance(node, cst.Attribute):  # np.exp: only the object's name is read
+        return _normalised_or_built(node.value, site)
+    return any(_normalised_or_built(child, site) for child in node.children)
+
+
+def normalise_twice(node: cst.CSTNode, site: Site) -> Iterator[Change]:
+    """dZ = A - Y -> dZ = (A - Y) / m   (the loss's gradient; dW's own 1 / m makes it twice)
+
+    Only where backprop starts: a plain ``dZ = ...`` of an activation's gradient (not
+    ``dW``, ``db``) computed from no other gradient, with no division, and a batch size
+    (``m``, ``N``...) bound.
+    """
+    batch = next((name for name in BATCH_SIZE_NAMES if name in site.bound), None)
+    if (batch is None or not site.is_root or not isinstance(site.parent, cst.Assign)
+            or site.key != site.target or is_parameter_gradient(site.key)
+            or not isinstance(node, cst.BaseExpression) or number(node) is not None
+            or _normalised_or_built(node, site)):
+        return
+    new = cst.BinaryOperation(left=operand(node, 12, "left"), operator=cst.Divide(),
+                              right=cst.Name(batch))
+    yield Change(new, f"{site.target} / {batch}: 1 / {batch} applied twice")
+
+
 # --- 3. sign --------------------------------------------------------------------------
 
 def swap_subtraction(node: cst.CSTNode, site: Site) -> Iterator[Change]:
@@ -190,7 +230,12 @@ def drop_unary_minus(node: cst.CSTNode, site: Site) -> Iterator[Change]:
 # --- 9. zero a gradient -----------------------------------------------------------------
 
 def zero_gradient(node: cst.CSTNode, site: Site) -> Iterator[Change]:
-    """dW = expr -> dW = np.zeros_like(expr)"""
+    """dW = expr -> dW = np.zeros_like(expr)   (also dW += expr -> dW += np.zeros_like(expr);
+    never a factor or divisor: dscores /= N)"""
+    parent = site.parent
+    if isinstance(parent, cst.AugAssign) and not isinstance(
+            parent.operator, (cst.AddAssign, cst.SubtractAssign)):
+        return
     if site.is_root and isinstance(node, cst.BaseExpression):
         if site.numpy is not None:
             new = expression(f"{site.numpy}.zeros_like({code(node)})")

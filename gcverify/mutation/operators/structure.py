@@ -1,9 +1,9 @@
 """Operators that compute a gradient from the wrong pieces, or with the wrong shape.
 
 Families ``variable`` (another layer's variable, ``Z`` for ``A``), ``transpose`` (a
-transpose added or dropped, a matrix product's operands swapped), ``reduction`` (the
-other axis, ``sum`` ↔ ``mean``, ``keepdims`` dropped) and ``comparison`` (a mask's
-``>`` made ``>=``, or back).
+transpose added or dropped, a matrix product's operands swapped, a whole weight
+gradient transposed), ``reduction`` (the other axis, ``sum`` ↔ ``mean``, ``keepdims``
+dropped) and ``comparison`` (a mask's ``>`` made ``>=``, or back).
 
 >>> node = cst.parse_expression("A1.T")
 >>> site = Site(node, (), is_root=False, target="dW2", bound=frozenset(), numpy="np")
@@ -23,12 +23,16 @@ from gcverify.mutation.operators.base import (
     Change,
     Site,
     code,
+    is_variable,
     method_call,
     numpy_call,
     operand,
+    parenthesized,
     positional_args,
+    precedence,
     up,
 )
+from gcverify.mutation.operators.names import is_weight_gradient
 
 __all__ = [
     "a_for_z",
@@ -42,18 +46,9 @@ __all__ = [
     "swap_matrix_operands",
     "swap_reduction_axis",
     "tighten_comparison",
+    "transpose_weight_gradient",
     "z_for_a",
 ]
-
-
-def _is_variable(node: cst.CSTNode, site: Site) -> bool:
-    """Is ``node`` a read of a local variable (not ``x.T``'s ``T``, not ``axis=``)?"""
-    if not isinstance(node, cst.Name) or node.value not in site.bound:
-        return False
-    parent = site.parent
-    if isinstance(parent, cst.Attribute) and parent.attr is node:
-        return False
-    return not (isinstance(parent, cst.Arg) and parent.keyword is node)
 
 
 # --- 6. another layer's variable, Z for A -----------------------------------------------
@@ -63,7 +58,7 @@ _LAYER_INDEX = re.compile(r"^(?P<stem>.*\D)(?P<layer>\d+)$")
 
 def other_layer_variable(node: cst.CSTNode, site: Site) -> Iterator[Change]:
     """A2 -> A1, A2 -> A3   (the same name in the layer below and above, if bound)"""
-    if not _is_variable(node, site):
+    if not is_variable(node, site):
         return
     assert isinstance(node, cst.Name)
     match = _LAYER_INDEX.match(node.value)
@@ -88,7 +83,7 @@ def a_for_z(node: cst.CSTNode, site: Site) -> Iterator[Change]:
 
 
 def _rename_initial(node: cst.CSTNode, site: Site, old: str, new: str) -> Iterator[Change]:
-    if _is_variable(node, site):
+    if is_variable(node, site):
         assert isinstance(node, cst.Name)
         if node.value.startswith(old):
             name = new + node.value[len(old):]
@@ -114,43 +109,73 @@ def drop_transpose(node: cst.CSTNode, site: Site) -> Iterator[Change]:
         yield Change(inner, f"{code(node)} → {code(inner)} in {site.target}")
 
 
+def _is_dot_method(node: cst.CSTNode, site: Site) -> bool:
+    """``a.dot(b)``, the row-major style (not ``np.dot(a, b)``)."""
+    return (method_call(node, "dot") and not numpy_call(node, site, "dot")
+            and isinstance(node, cst.Call) and len(node.args) == 1
+            and len(positional_args(node)) == 1)
+
+
 def _matrix_operands(node: cst.CSTNode, site: Site) -> tuple[cst.CSTNode, ...]:
-    """The two operands of ``np.dot(a, b)``, ``np.matmul(a, b)`` or ``a @ b``."""
+    """The two operands of ``np.dot(a, b)``, ``np.matmul(a, b)``, ``a @ b`` or ``a.dot(b)``."""
     if numpy_call(node, site, "dot", "matmul") and isinstance(node, cst.Call) \
             and len(node.args) == 2 and len(positional_args(node)) == 2:
         return node.args[0].value, node.args[1].value
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
         return node.left, node.right
+    if _is_dot_method(node, site):
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        return node.func.value, node.args[0].value
     return ()
 
 
 def add_transpose(node: cst.CSTNode, site: Site) -> Iterator[Change]:
-    """np.dot(dZ3, A2.T) -> np.dot(dZ3.T, A2.T)   (a variable operand of a matrix product)"""
+    """np.dot(dZ3, A2.T) -> np.dot(dZ3.T, A2.T)   (a variable operand of a matrix product;
+    also dscores.dot(W2) -> dscores.T.dot(W2))"""
     parent = site.parent
-    if isinstance(parent, cst.Arg) and len(site.ancestors) >= 2:
+    if isinstance(parent, (cst.Arg, cst.Attribute)) and len(site.ancestors) >= 2:
         product = site.ancestors[-2]
         operands = _matrix_operands(product, up(site, 2))
     else:
         operands = _matrix_operands(parent, up(site, 1)) if parent is not None else ()
-    if any(node is o for o in operands) and _is_variable(node, site):
+    if any(node is o for o in operands) and is_variable(node, site):
         assert isinstance(node, cst.Name)
         new = cst.Attribute(value=node, attr=cst.Name("T"))
         yield Change(new, f"{code(node)} → {code(new)} in {site.target}")
 
 
 def swap_matrix_operands(node: cst.CSTNode, site: Site) -> Iterator[Change]:
-    """np.dot(W3.T, dZ3) -> np.dot(dZ3, W3.T)   (also a @ b -> b @ a)"""
-    if not _matrix_operands(node, site):
+    """np.dot(W3.T, dZ3) -> np.dot(dZ3, W3.T)   (also a @ b -> b @ a, a.dot(b) -> b.dot(a))"""
+    operands = _matrix_operands(node, site)
+    if not operands:
         return
-    if isinstance(node, cst.Call):
+    if _is_dot_method(node, site):
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        first, second = operands
+        assert isinstance(first, cst.BaseExpression) and isinstance(second, cst.BaseExpression)
+        receiver = second if precedence(second) == 16 else parenthesized(second)
+        new: cst.BaseExpression = node.with_changes(
+            func=node.func.with_changes(value=receiver),
+            args=[node.args[0].with_changes(value=first)])
+    elif isinstance(node, cst.Call):
         first, second = node.args
-        new: cst.BaseExpression = node.with_changes(args=[
+        new = node.with_changes(args=[
             first.with_changes(value=second.value), second.with_changes(value=first.value)])
     else:
         assert isinstance(node, cst.BinaryOperation)
         new = node.with_changes(left=operand(node.right, 12, "left"),
                                 right=operand(node.left, 12, "right"))
     yield Change(new, f"{code(node)} → {code(new)} in {site.target}")
+
+
+def transpose_weight_gradient(node: cst.CSTNode, site: Site) -> Iterator[Change]:
+    """dW2 = expr -> dW2 = (expr).T   (a weight gradient: a real transposition where W2 is
+    square, a shape error elsewhere)"""
+    if (site.is_root and isinstance(site.parent, (cst.Assign, cst.AnnAssign, cst.DictElement))
+            and is_weight_gradient(site.key) and isinstance(node, cst.BaseExpression)):
+        value = node if precedence(node) == 16 else parenthesized(node)
+        yield Change(cst.Attribute(value=value, attr=cst.Name("T")),
+                     f"{site.target} transposed")
 
 
 # --- 8. reductions ----------------------------------------------------------------------
