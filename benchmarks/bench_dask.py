@@ -7,6 +7,8 @@ Starts ``dask scheduler`` and ``--workers`` ``dask worker`` processes on 127.0.0
 a user would on a cluster), then times, on the local pool of ``--workers`` processes
 and on the Dask cluster:
 
+* the mutation campaign of ``gcverify mutate`` on the notebook (153 mutants, 12
+  examples each; the same report: checked);
 * the sensitivity study ``--preset`` (the same tasks, the same results: checked);
 * empty tasks in batches of 1, 2 and 8, whose time per task is the overhead of
   scheduling and moving them (the study sends batches of 2; a campaign one mutant
@@ -19,6 +21,8 @@ that the README's "Scaling out" estimate uses.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -28,6 +32,8 @@ import time
 from pathlib import Path
 
 from gcverify.executors import open_executor, run_tasks
+from gcverify.mutation import notebook_target, run_campaign
+from gcverify.report import render_json
 from gcverify.sensitivity.report import study_document
 from gcverify.sensitivity.study import PRESETS, run_study
 
@@ -68,6 +74,18 @@ def _time_study(preset: str, **where: object) -> tuple[float, dict[str, object]]
     return elapsed, document
 
 
+def _time_campaign(**where: object) -> tuple[float, int, str]:
+    jobs = where.pop("jobs", None)
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(open_executor(**where)) if where else None  # type: ignore[arg-type]
+        started = time.perf_counter()
+        result = run_campaign(notebook_target(7), jobs=jobs, executor=executor)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+    document = json.loads(render_json(result))
+    document.pop("timing")
+    return elapsed, result.counts.total, json.dumps(document)
+
+
 def _time_empty(batch: int, **where: object) -> float:
     with open_executor(**where) as pool:  # type: ignore[arg-type]
         run_tasks(pool, _identity, list(range(8)), batch=1)  # warm: workers started
@@ -85,6 +103,13 @@ def main() -> None:
     try:
         local = {"jobs": arguments.workers}
         dask = {"scheduler": address}
+        print(f"mutation campaign, notebook target, {arguments.workers} workers")
+        local_time, mutants, local_report = _time_campaign(**local)
+        dask_time, _, dask_report = _time_campaign(**dask)
+        same = "identical" if local_report == dask_report else "DIFFERENT"
+        print(f"  local       {local_time:7.2f} s  {mutants / local_time:7.1f} mutants/s")
+        print(f"  dask        {dask_time:7.2f} s  {mutants / dask_time:7.1f} mutants/s  "
+              f"ratio dask/local {dask_time / local_time:.2f}  (report {same})")
         preset = PRESETS[arguments.preset]
         tasks = preset.step_networks + preset.boundary_networks + preset.mutant_examples
         print(f"sensitivity study, preset {arguments.preset} ({tasks} tasks), "

@@ -1,8 +1,16 @@
 """A class-based two-layer net in the CS231n style: ``net.params`` and ``net.loss(X, y,
 reg) -> (loss, grads)``; row-major data, ``(H,)`` biases.
 
+Checked, and mutated (``TwoLayerNet.loss``, the method the model's ``net.loss`` runs),
+from the command line; with ``TwoLayerNet(4, 4, 3)`` the 4 x 4 ``W1`` makes a
+transposed gradient a bug of the right shape:
+
     gcverify check examples/class_based.py --convention model \\
         --model "TwoLayerNet(4, 5, 3)" --case make_data
+    gcverify mutate examples/class_based.py --convention model \\
+        --model "TwoLayerNet(4, 5, 3)" --case make_data
+    gcverify mutate examples/class_based.py --convention model \\
+        --model "TwoLayerNet(4, 4, 3)" --case make_data
 """
 
 import numpy as np

@@ -7,6 +7,23 @@ ReLU hidden layers, a sigmoid output, column layout.
 
     gcverify check examples/l_layer.py --convention l-layer --forward L_model_forward \\
         --cost compute_cost --backward L_model_backward --layers 5,4,3,1
+
+With dropout (the masks drawn alike on every pass) and with L2 regularisation:
+
+    gcverify check examples/l_layer.py --convention l-layer --forward L_model_forward \\
+        --cost compute_cost --backward L_model_backward --layers 5,4,3,1 --keep-prob 0.8
+    gcverify check examples/l_layer.py --convention l-layer --forward L_model_forward \\
+        --cost compute_cost_with_regularization \\
+        --backward L_model_backward_with_regularization --layers 5,4,3,1 --lambd 0.7
+
+Mutated: ``L_model_backward`` by default (its dropout lines only matter with
+``--keep-prob``), or the helper or cost function ``--mutate`` names:
+
+    gcverify mutate examples/l_layer.py --convention l-layer --forward L_model_forward \\
+        --cost compute_cost --backward L_model_backward --layers 5,4,3,1 --keep-prob 0.8
+    gcverify mutate examples/l_layer.py --convention l-layer --forward L_model_forward \\
+        --cost compute_cost --backward L_model_backward --layers 5,4,3,1 \\
+        --mutate sigmoid_backward
 """
 
 import numpy as np

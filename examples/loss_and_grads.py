@@ -2,7 +2,12 @@
 scipy's ``minimize(..., jac=True)`` wants it: row-major data (examples x features),
 ``(H,)`` biases, grads keyed like the parameters.
 
+``make_loss(X, y)`` is called with the case's data, and the function it returns with the
+parameters; mutating ``make_loss`` mutates that function with it:
+
     gcverify check examples/loss_and_grads.py --convention loss-and-grads \\
+        --forward make_loss --case make_case
+    gcverify mutate examples/loss_and_grads.py --convention loss-and-grads \\
         --forward make_loss --case make_case
 """
 

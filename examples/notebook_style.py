@@ -6,6 +6,8 @@ layout (X is features x examples, Y is 1 x examples).
 
     gcverify check examples/notebook_style.py --forward forward_propagation \\
         --backward backward_propagation --case make_case
+    gcverify mutate examples/notebook_style.py --forward forward_propagation \\
+        --backward backward_propagation --case make_case
 """
 
 import numpy as np

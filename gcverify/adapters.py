@@ -12,7 +12,8 @@ mutation campaigns) works with it unchanged:
 * :func:`loss_and_grads` for ``f(parameters) -> (loss, grads)`` (scipy's ``jac=True``
   style, or CS231n's ``net.loss(X, y, reg)`` wrapped in a closure);
 * :func:`model` for class-based models holding ``obj.params`` and offering
-  ``obj.loss(X, y) -> (loss, grads)``;
+  ``obj.loss(X, y) -> (loss, grads)`` (:func:`model_backprop` is its forward and
+  backward pass, without data);
 * :func:`key_map` for gradients under other names (``dweight1`` for ``weight1``,
   ``W1_grad``, or no ``d`` prefix at all).
 
@@ -38,7 +39,7 @@ import numpy as np
 from gcverify.errors import invalid_argument
 
 __all__ = ["NOTES", "Backprop", "BackpropCase", "key_map", "l_layer", "loss_and_grads",
-           "model"]
+           "model", "model_backprop", "model_parameters"]
 
 #: The attribute of a forward function whose strings the check adds to its reasons.
 NOTES = "gcverify_notes"
@@ -147,24 +148,30 @@ def l_layer(L_model_forward: Callable[..., Any], compute_cost: Callable[..., Any
     return Backprop(_noted(forward, *notes), backward)
 
 
-def loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any]) -> Backprop:
+def loss_and_grads(f: Callable[..., Any], *, data: bool = False) -> Backprop:
     """``f(parameters) -> (loss, grads)`` as a forward and a backward pass.
 
     The forward pass is ``f`` itself (its grads ride in the cache); the backward pass
     returns them. ``grads`` may be keyed like the parameters (``"W1"``) or with the
     notebook's ``"dW1"``; any shapes work, ``(H,)`` biases included. X and Y are not
-    passed to ``f``: close over them. :func:`gcverify.check_loss_and_grads` is the short
-    way to check such a function.
+    passed to ``f``: close over them, or with ``data=True`` take them first, as
+    ``f(X, Y, parameters)`` (CS231n's ``loss(X, y, params)``).
+    :func:`gcverify.check_loss_and_grads` is the short way to check such a function.
 
     >>> f = lambda p: (float(np.sum(p["w"] ** 2)), {"w": 2 * p["w"]})
     >>> forward, backward = loss_and_grads(f)
     >>> backward(None, None, forward(None, None, {"w": np.array([3.0])})[1])["w"].tolist()
     [6.0]
+    >>> g = lambda X, Y, p: (float(X * p["w"][0]), {"w": np.array([X])})
+    >>> loss_and_grads(g, data=True).forward(2.0, None, {"w": np.array([3.0])})[0]
+    6.0
     """
-    _callable("f", f, "f(parameters) -> (loss, grads)")
+    signature = "f(X, Y, parameters)" if data else "f(parameters)"
+    _callable("f", f, f"{signature} -> (loss, grads)")
 
     def forward(X: Any, Y: Any, parameters: dict[str, np.ndarray]) -> tuple[Any, Any]:
-        loss, grads = _pair(f(parameters), "f(parameters)", "(loss, grads)")
+        value = f(X, Y, parameters) if data else f(parameters)
+        loss, grads = _pair(value, signature, "(loss, grads)")
         return loss, grads
 
     def backward(X: Any, Y: Any, grads: Any) -> Any:
@@ -191,18 +198,50 @@ def model(obj: Any, X: Any, y: Any, **loss_options: Any) -> BackpropCase:
     >>> check_backprop(*model(Quadratic(), np.eye(2), np.array([0.5, 0.5]))).verdict
     <Verdict.PASS: 'pass'>
     """
+    forward, backward = model_backprop(obj, **loss_options)
+    return BackpropCase(forward, backward, X, y, model_parameters(obj))
+
+
+def model_parameters(obj: Any) -> dict[str, np.ndarray]:
+    """A float copy of a class-based model's ``obj.params``.
+
+    >>> class Net:
+    ...     params = {"W1": [[1, 2]]}
+    >>> model_parameters(Net())["W1"].dtype
+    dtype('float64')
+    """
     params = getattr(obj, "params", None)
     if not isinstance(params, Mapping):
         raise invalid_argument("obj.params", params, "is not a dict of arrays",
                                "give the model its parameters as obj.params = {'W1': ...}")
-    _callable("obj.loss", getattr(obj, "loss", None), "obj.loss(X, y) -> (loss, grads)")
+    return {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+
+
+def model_backprop(obj: Any, method: str = "loss", **loss_options: Any) -> Backprop:
+    """A class-based model's ``obj.<method>(X, y) -> (loss, grads)`` as a forward and a
+    backward pass (:func:`model` adds the data and the parameters).
+
+    Each evaluation installs the checker's parameters in ``obj.params`` and puts the
+    model's own back afterwards; ``loss_options`` are passed on to the method.
+
+    >>> class Line:
+    ...     params = {"w": np.array([2.0])}
+    ...     def loss(self, X, y):
+    ...         return float(self.params["w"][0] * X), {"w": np.array([X])}
+    >>> forward, backward = model_backprop(Line())
+    >>> forward(3.0, None, {"w": np.array([5.0])})[0]
+    15.0
+    """
+    model_parameters(obj)  # says what is wrong with obj.params, before anything runs
+    _callable(f"obj.{method}", getattr(obj, method, None),
+              f"obj.{method}(X, y) -> (loss, grads)")
 
     def forward(X: Any, Y: Any, parameters: dict[str, np.ndarray]) -> tuple[Any, Any]:
         own = obj.params
         obj.params = parameters
         try:
-            loss, grads = _pair(obj.loss(X, Y, **loss_options), "obj.loss(X, y)",
-                                "(loss, grads)")
+            loss, grads = _pair(getattr(obj, method)(X, Y, **loss_options),
+                                f"obj.{method}(X, y)", "(loss, grads)")
         finally:
             obj.params = own
         return loss, grads
@@ -210,8 +249,7 @@ def model(obj: Any, X: Any, y: Any, **loss_options: Any) -> BackpropCase:
     def backward(X: Any, Y: Any, grads: Any) -> Any:
         return grads
 
-    copies = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
-    return BackpropCase(forward, backward, X, y, copies)
+    return Backprop(forward, backward)
 
 
 def key_map(function: Callable[..., Any],

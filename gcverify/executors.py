@@ -157,10 +157,12 @@ def _run_batch(function: Callable[[T], R], batch: Sequence[T]) -> list[R]:
 
 def run_tasks(executor: Executor, function: Callable[[T], R], tasks: Sequence[T], *,
               batch: int = 1,
-              progress: Callable[[int, int], None] | None = None) -> TaskRun[R]:
+              progress: Callable[[int, int], None] | None = None,
+              on_result: Callable[[int, R], None] | None = None) -> TaskRun[R]:
     """``function(task)`` for every task on ``executor``, ``batch`` tasks per submission.
 
-    ``progress(done, total)`` is called in this process as batches finish. Ctrl-C (or a
+    ``on_result(index, result)`` for each task and then ``progress(done, total)`` are
+    called in this process as batches finish. Ctrl-C (or a
     :class:`KeyboardInterrupt` from ``progress``) cancels what has not started and
     returns what finished, with ``interrupted=True``. When the executor goes away, the
     run returns what finished, with ``lost`` saying why. An exception raised by
@@ -174,7 +176,7 @@ def run_tasks(executor: Executor, function: Callable[[T], R], tasks: Sequence[T]
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise invalid_argument("batch", batch, "is not a positive integer",
                                "pass e.g. batch=4")
-    run = _Run(executor, function, tasks, progress)
+    run = _Run(executor, function, tasks, progress, on_result)
     try:
         for start in range(0, len(tasks), batch):
             run.submit(start, min(start + batch, len(tasks)))
@@ -190,9 +192,10 @@ class _Run(Generic[T, R]):
     """The state of one :func:`run_tasks`: what is in flight, what came back."""
 
     def __init__(self, executor: Executor, function: Callable[[T], R], tasks: Sequence[T],
-                 progress: Callable[[int, int], None] | None) -> None:
-        self.executor, self.function, self.tasks, self.progress = (
-            executor, function, tasks, progress)
+                 progress: Callable[[int, int], None] | None,
+                 on_result: Callable[[int, R], None] | None) -> None:
+        self.executor, self.function, self.tasks = executor, function, tasks
+        self.progress, self.on_result = progress, on_result
         self.results: list[R | None] = [None] * len(tasks)
         self.failed: dict[int, str] = {}
         self.lost: str | None = None
@@ -230,6 +233,9 @@ class _Run(Generic[T, R]):
             self.lost = _lost_reason(error)  # and keep what the other futures brought
             return
         self.results[start:start + len(values)] = values
+        if self.on_result is not None:
+            for offset, value in enumerate(values):
+                self.on_result(start + offset, value)
         self.done += stop - start
         if self.progress is not None:
             self.progress(self.done, len(self.tasks))

@@ -6,7 +6,10 @@ Registered through the ``pytest11`` entry point, so installing gcverify is enoug
         gradcheck(forward, backward, X, Y, parameters)
 
 The fixture raises an :class:`AssertionError` carrying the full report unless the check
-passes. Its options are generated from :class:`~gcverify.options.CheckOptions` (``pytest
+passes. It is session-scoped and keeps nothing of any test (a test's marker is read
+when the test calls it), so a test may take it and be decorated with Hypothesis's
+``@given``: Hypothesis's ``function_scoped_fixture`` health check has nothing to warn
+about. Its options are generated from :class:`~gcverify.options.CheckOptions` (``pytest
 --help`` lists them: ``--gcverify-threshold``, ``--gcverify-method``,
 ``--gcverify-epsilon``, ``--gcverify-seed``, ``--gcverify-sample``,
 ``--gcverify-noise-limit``) plus ``--gcverify-allow-inconclusive``. A test overrides any
@@ -55,6 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _SESSION_OPTIONS = pytest.StashKey[CheckOptions]()
+_RUNNING = pytest.StashKey[pytest.Item]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,6 +73,16 @@ def pytest_configure(config: pytest.Config) -> None:
     except InvalidArgument as error:
         flags = {spec.name: _flag(spec.name) for spec in option_fields()}
         raise pytest.UsageError(str(error.renamed(flags))) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Remember which test runs, so that the session's fixture reads its marker."""
+    item.config.stash[_RUNNING] = item
+    try:
+        return (yield)
+    finally:
+        del item.config.stash[_RUNNING]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -118,9 +132,14 @@ class GradCheck:
     def __repr__(self) -> str:
         return f"GradCheck({self.options!r}, allow_inconclusive={self.allow_inconclusive})"
 
+    def _current(self) -> tuple[CheckOptions, bool]:
+        """The options and ``allow_inconclusive`` that apply now."""
+        return self.options, self.allow_inconclusive
+
     def _settings(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        allow = overrides.pop(_ALLOW, self.allow_inconclusive)
-        return {**self.options.replace(**overrides).as_dict(), _ALLOW: allow}
+        options, allow = self._current()
+        allow = overrides.pop(_ALLOW, allow)
+        return {**options.replace(**overrides).as_dict(), _ALLOW: allow}
 
     def __call__(self, forward: Any, backward: Any, X: Any, Y: Any, parameters: Any,
                  **overrides: Any) -> GradCheckResult:
@@ -137,13 +156,30 @@ class GradCheck:
                                         **self._settings(overrides))
 
 
-@pytest.fixture
-def gradcheck(request: pytest.FixtureRequest) -> GradCheck:
-    """Assert that a backprop passes gcverify's gradient check (see :class:`GradCheck`)."""
-    options = request.config.stash[_SESSION_OPTIONS]
-    allow = bool(request.config.getoption(f"gcverify_{_ALLOW}"))
-    marker = request.node.get_closest_marker(_MARKER)
-    if marker is not None:   # validated at collection
-        options = options.replace(**{k: v for k, v in marker.kwargs.items() if k != _ALLOW})
-        allow = marker.kwargs.get(_ALLOW, allow)
-    return GradCheck(options, allow)
+class _SessionGradCheck(GradCheck):
+    """The fixture's object, one for the session: the ``--gcverify-*`` options, and at
+    each call the ``gradcheck`` marker of the test that is running."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__(config.stash[_SESSION_OPTIONS],
+                         bool(config.getoption(f"gcverify_{_ALLOW}")))
+        self._config = config
+
+    def _current(self) -> tuple[CheckOptions, bool]:
+        item = self._config.stash.get(_RUNNING, None)
+        marker = item.get_closest_marker(_MARKER) if item is not None else None
+        if marker is None:
+            return self.options, self.allow_inconclusive
+        # validated at collection
+        options = self.options.replace(**{k: v for k, v in marker.kwargs.items()
+                                          if k != _ALLOW})
+        return options, marker.kwargs.get(_ALLOW, self.allow_inconclusive)
+
+
+@pytest.fixture(scope="session")
+def gradcheck(pytestconfig: pytest.Config) -> GradCheck:
+    """Assert that a backprop passes gcverify's gradient check (see :class:`GradCheck`).
+
+    Session-scoped, and so usable under Hypothesis's ``@given``; the running test's
+    ``@pytest.mark.gradcheck(...)`` applies to each of its calls."""
+    return _SessionGradCheck(pytestconfig)

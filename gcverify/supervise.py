@@ -26,6 +26,7 @@ run several at once (:func:`gcverify.mutation.isolation.run_isolated`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import faulthandler
 import multiprocessing
 import os
@@ -54,6 +55,7 @@ _DONE, _FAILED, _RERAISE = "done", "failed", "reraise"
 _TAIL = 32_768            # bytes of a child's stderr kept
 _RESERVE = 1 << 20        # freed before a child reports a failure, so it can when out of memory
 _DUMP_WAIT = 1.0          # seconds a hung child gets to dump where it is before the kill
+_PR_SET_PDEATHSIG = 1     # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,7 @@ def _child_main(writer: Connection, stderr: int, function: Callable[..., Any],
 def _enter(stderr: int, setup: ChildSetup) -> None:
     """Become a supervised child (see the module docstring)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     if resource is not None:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -385,6 +388,20 @@ def _enter(stderr: int, setup: ChildSetup) -> None:
         real_exit(status)
 
     os._exit = exit_with_dump  # type: ignore[assignment]
+
+
+def _die_with_parent() -> None:
+    """On Linux, be killed when the parent dies: only the parent enforces the time
+    limit, and a parent killed outright (a Dask worker taken down, ``kill -9``) must not
+    leave a hung child running for ever."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        parent = multiprocessing.parent_process()
+        if parent is not None and os.getppid() != parent.pid:  # it died before the call
+            os._exit(1)
 
 
 def _limit_memory(limit: int) -> None:

@@ -3,6 +3,11 @@
 The same property as the test suite's (the correct backprop is never FAIL, and mostly
 PASS), run as a library call with a seed, for ``gcverify run`` and for research.
 
+It writes nothing in the working directory: no example database (``database=None``),
+and Hypothesis's other files (a cache of the constants in the code it has seen) go to
+a temporary folder removed afterwards, so ``gcverify run`` leaves no ``.hypothesis/``
+behind.
+
 Ctrl-C stops it with the networks checked so far (``interrupted=True``), and is never
 lost: Hypothesis times the garbage collector with a callback, and a SIGINT that lands
 in it is printed as "Exception ignored" and swallowed by the interpreter. The sweep
@@ -17,15 +22,20 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
 
 from gcverify.check import check_backprop
 from gcverify.errors import invalid_argument
@@ -122,7 +132,7 @@ def sweep_correct_backprop(examples: int = 200, seed: int = 0,
 
     start = time.perf_counter()
     interrupted = False
-    with catching_interrupts():
+    with catching_interrupts(), _hypothesis_files_elsewhere():
         try:
             sweep()
             check_interrupt()  # one swallowed during the last network
@@ -130,3 +140,18 @@ def sweep_correct_backprop(examples: int = 200, seed: int = 0,
             interrupted = True
     return SweepResult(sum(verdicts.values()), seed, verdicts, reasons, tuple(failures),
                        time.perf_counter() - start, interrupted, examples)
+
+
+@contextlib.contextmanager
+def _hypothesis_files_elsewhere() -> Iterator[None]:
+    """Hypothesis's storage (``.hypothesis/`` in the working directory, where it caches
+    the constants of the modules it sees even without a database) in a temporary
+    folder for the duration; then where it was."""
+    home: Any = storage_directory()
+    before = Path(getattr(home, "path", home))  # a plain Path in older Hypothesis versions
+    with tempfile.TemporaryDirectory(prefix="gcverify-hypothesis-") as folder:
+        set_hypothesis_home_dir(folder)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(before)

@@ -206,3 +206,43 @@ def test_mutate_is_registered(capsys):
     commands = {line.split()[0] for line in out.split("Commands:")[1].splitlines()
                 if line.strip()}
     assert {"check", "mutate", "notebook", "run"} <= commands
+
+
+HYPOTHESIS_CONTROL = """
+from hypothesis import given, settings
+from gcverify.strategies import networks
+@settings(max_examples=3, database=None)
+@given(networks(max_depth=1))
+def draw(network):
+    pass
+draw()
+"""
+
+
+def run_in(folder, *argv):
+    folder.mkdir()
+    done = subprocess.run([sys.executable, *argv], cwd=folder, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return sorted(p.name for p in folder.iterdir())
+
+
+def skip_unless_hypothesis_writes_without_a_database(tmp_path):
+    # Hypothesis caches the constants of the code it sees in ./.hypothesis even without
+    # a database; a version that does not has nothing to avoid. A process of its own:
+    # the cache is written once per process.
+    if run_in(tmp_path / "control", "-c", HYPOTHESIS_CONTROL) != [".hypothesis"]:
+        pytest.skip("this Hypothesis version writes no .hypothesis without a database")
+
+
+def test_the_sweep_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
+    skip_unless_hypothesis_writes_without_a_database(tmp_path)
+    code = "from gcverify.sweep import sweep_correct_backprop\nsweep_correct_backprop(3)\n"
+    assert run_in(tmp_path / "sweep", "-c", code) == []
+
+
+@pytest.mark.slow
+def test_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
+    skip_unless_hypothesis_writes_without_a_database(tmp_path)
+    assert run_in(tmp_path / "job", "-m", "gcverify", "run", "--networks", "3", "--examples",
+                  "1", "--jobs", "2", "--output", "out", "--no-progress") == ["out"]

@@ -154,3 +154,40 @@ def test_one_dimensional_and_row_biases_are_both_fine(bias_shape):
         value, grads = rm.loss(X, y, p)
         return value, {**grads, "b1": grads["b1"].reshape(bias_shape)}
     assert check_loss_and_grads(loss, params).verdict is Verdict.PASS
+
+
+# --- each example through the pytest plugin's gradcheck fixture ----------------------------
+
+def each_example_in_the_notebook_convention():
+    """(name, forward, backward, X, Y, parameters) for every example, through its adapter."""
+    nb, ll, lg, cb, rm = (example(name) for name in ("notebook_style", "l_layer",
+                                                     "loss_and_grads", "class_based",
+                                                     "row_major"))
+    X, Y, parameters = ll.make_case()
+    yield "l_layer", *l_layer(ll.L_model_forward, ll.compute_cost, ll.L_model_backward), \
+        X, Y, parameters
+    yield "notebook_style", nb.forward_propagation, nb.backward_propagation, *nb.make_case()
+    X, y, params = lg.make_case()
+    yield "loss_and_grads", *loss_and_grads(lg.make_loss(X, y)), X, y, params
+    X, y = cb.make_data()
+    yield "class_based", *model(cb.TwoLayerNet(4, 5, 3), X, y)
+    X, y, params = rm.make_case()
+    yield "row_major", *loss_and_grads(rm.loss, data=True), X, y, params
+
+
+CASES = list(each_example_in_the_notebook_convention())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_each_example_passes_the_gradcheck_fixture(gradcheck, case):
+    _, forward, backward, X, Y, parameters = case
+    assert gradcheck(forward, backward, X, Y, parameters).passed
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_a_planted_bug_in_each_example_fails_the_gradcheck_fixture(gradcheck, case):
+    _, forward, backward, X, Y, parameters = case
+    key = next(k for k in backward(X, Y, forward(X, Y, parameters)[1])
+               if k in parameters or k[1:] in parameters)   # not dA0, an intermediate
+    with pytest.raises(AssertionError, match="Gradient check: FAIL"):
+        gradcheck(forward, scaled(backward, key, 3), X, Y, parameters)

@@ -72,6 +72,13 @@ def test_progress_counts_every_task_once() -> None:
     assert [done for done, _ in seen] == sorted({done for done, _ in seen})
 
 
+def test_each_result_is_handed_over_with_its_index() -> None:
+    seen: dict[int, int] = {}
+    run_tasks(_Inline(killer=3), _square, list(range(6)), batch=4,
+              on_result=lambda index, value: seen.setdefault(index, value))
+    assert seen == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}  # not the task that killed its worker
+
+
 def test_ctrl_c_keeps_what_finished() -> None:
     def stop_after_first(done: int, total: int) -> None:
         raise KeyboardInterrupt
@@ -146,3 +153,32 @@ def test_without_dask_the_error_says_which_extra_to_install(
 def test_task_run_counts() -> None:
     run: TaskRun[int] = TaskRun([1, None, 3], failed={1: "killed"})
     assert run.finished == 2 and run.complete
+
+
+@pytest.mark.parametrize("command", ["mutate", "sensitivity"])
+def test_without_dask_the_command_says_so_in_one_line(
+        command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Any) -> None:
+    import gcverify.dask_executor as dask_executor
+    from gcverify.cli import ExitCode, main
+
+    monkeypatch.setattr(dask_executor, "dask_installed", lambda: False)
+    code = main([command, "--scheduler", "tcp://127.0.0.1:8786", "--output",
+                 str(tmp_path / "out")])
+    assert code == ExitCode.USAGE
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "gcverify: error: --scheduler needs Dask, which is not installed; install it with: "
+        "pip install 'gcverify[dask]'"]
+
+
+@pytest.mark.parametrize("command", ["mutate", "sensitivity"])
+def test_a_local_executor_with_a_scheduler_is_a_usage_error(
+        command: str, capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    from gcverify.cli import ExitCode, main
+
+    code = main([command, "--executor", "local", "--scheduler", "tcp://127.0.0.1:8786",
+                 "--output", str(tmp_path / "out")])
+    assert code == ExitCode.USAGE
+    assert capsys.readouterr().err.strip() == (
+        "gcverify: error: --executor='local' cannot use a Dask scheduler; pass --executor "
+        "'dask' with a scheduler")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy  # noqa: F401  (pytester's in-process runs cannot import numpy a second time)
 import pytest
 
@@ -133,3 +136,109 @@ def test_plugin_module_imports_nothing_heavy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+# --- the fixture under Hypothesis's @given -------------------------------------------------
+
+GIVEN_TESTS = '''
+import pytest
+from hypothesis import given, settings
+from gcverify import MLP
+from gcverify.strategies import cases, networks
+
+NET = MLP((3, 4, 1))
+
+def scaled_backward(X, Y, cache):           # dW1 x 1.5: a bug a property finds
+    gradients = NET.backward(X, Y, cache)
+    gradients["dW1"] = 1.5 * gradients["dW1"]
+    return gradients
+
+@settings(max_examples=5, derandomize=True, database=None)
+@given(networks(max_depth=2, generic=True))
+def test_correct_backprop_of_any_network(gradcheck, network):
+    gradcheck(*network)
+
+@settings(max_examples=5, derandomize=True, database=None)
+@given(cases(NET, generic=True))
+def test_a_bug_is_found_with_a_minimal_example(gradcheck, case):
+    gradcheck(NET.forward, scaled_backward, *case)
+
+@pytest.mark.gradcheck(threshold=0.3)   # a difference of 0.2 passes
+@settings(max_examples=5, derandomize=True, database=None)
+@given(cases(NET, generic=True))
+def test_the_marker_applies_under_given(gradcheck, case):
+    gradcheck(NET.forward, scaled_backward, *case)
+'''
+
+
+def test_the_fixture_works_under_given_without_a_health_check_error(pytester):
+    pytester.makepyfile(test_given=GIVEN_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    assert "test_the_marker_applies_under_given PASSED" in out
+    assert "function_scoped_fixture" not in out and "FailedHealthCheck" not in out
+    # The failing property shows gcverify's report and Hypothesis's minimal example
+    # (older Hypothesis versions say "Falsifying example").
+    result.stdout.fnmatch_lines(["*dW1 ≈ 1.500 × numerical (scaling bug)*"])
+    assert re.search(r"(Failing test case|Falsifying example): "
+                     r"test_a_bug_is_found_with_a_minimal_example\(", out)
+
+
+def test_one_fixture_object_serves_every_test_and_each_marker_applies_at_the_call(pytester):
+    pytester.makepyfile('''
+import pytest
+
+SEEN = []
+
+def test_first(gradcheck):
+    SEEN.append(gradcheck)
+    assert gradcheck._current()[0].threshold == 2e-7
+
+@pytest.mark.gradcheck(threshold=0.25, allow_inconclusive=True)
+def test_second(gradcheck):
+    SEEN.append(gradcheck)
+    options, allow = gradcheck._current()
+    assert (options.threshold, allow) == (0.25, True)
+
+def test_third(gradcheck):
+    assert gradcheck is SEEN[0] is SEEN[1]
+    assert gradcheck._current()[0].threshold == 2e-7    # the marker was the second's only
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+
+
+# --- the CI recipe's code, as docs/ci-recipe.md gives it --------------------------------------
+
+RECIPE = Path(__file__).resolve().parents[1] / "docs" / "ci-recipe.md"
+NOTEBOOK_STYLE = Path(__file__).resolve().parents[1] / "examples" / "notebook_style.py"
+
+
+def recipe_files() -> dict[str, str]:
+    """The recipe's Python blocks, by the file name on their first line."""
+    blocks = re.findall(r"```python\n# (\S+)\n(.*?)```", RECIPE.read_text(), re.S)
+    return {name: code for name, code in blocks}
+
+
+def test_the_ci_recipe_runs_as_written_and_its_failure_shows_the_minimal_example(
+        pytester, monkeypatch):
+    files = recipe_files()
+    assert sorted(files) == ["conftest.py", "test_backprop.py"]
+    for name, code in files.items():
+        pytester.path.joinpath(name).write_text(code)
+    network = NOTEBOOK_STYLE.read_text()
+    pytester.path.joinpath("mynet.py").write_text(network)
+    monkeypatch.setenv("GCVERIFY_HYPOTHESIS_PROFILE", "ci")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    pytester.path.joinpath("mynet.py").write_text(network.replace(
+        "dW1 = 1. / m * np.dot(dZ1, X.T)", "dW1 = 1.5 / m * np.dot(dZ1, X.T)"))
+    # One property is enough to see the report (shrinking takes seconds).
+    failed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k",
+                                           "test_backprop_passes_the_gradient_check")
+    failed.assert_outcomes(failed=1, deselected=1)
+    failed.stdout.fnmatch_lines(["*dW1 ≈ 1.500 × numerical (scaling bug)*",
+                                 "*@reproduce_failure(*"])
+    assert re.search(r"(Failing test case|Falsifying example): "
+                     r"test_backprop_passes_the_gradient_check\(", failed.stdout.str())
+    assert "GCVERIFY_HYPOTHESIS_PROFILE: ${{" in RECIPE.read_text()

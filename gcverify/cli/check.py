@@ -49,9 +49,8 @@ __all__ = ["check"]
 @memory_limit_option
 @traceback_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def check(file: str, forward: str | None, backward: str | None, case: str | None,
-          layers: str | None, batch: int | None, time_limit: float, memory_limit: int | None,
-          show_traceback: bool, as_json: bool, **options: Any) -> None:
+def check(file: str, time_limit: float, memory_limit: int | None, show_traceback: bool,
+          as_json: bool, **options: Any) -> None:
     """Check the backprop in FILE: per-block table and verdict.
 
     Exit codes: 0 pass, 1 fail, 3 inconclusive, 2 usage error, 4 when FILE's code
@@ -63,11 +62,16 @@ def check(file: str, forward: str | None, backward: str | None, case: str | None
     Examples:
       gcverify check mynet.py --forward forward --backward backward --case test_case
       gcverify check mynet.py --forward fwd --backward bwd --layers 4,5,3,1 --batch 3
+      gcverify check net.py --convention l-layer --forward L_model_forward \\
+          --cost compute_cost --backward L_model_backward --layers 5,4,3,1
+      gcverify check net.py --convention loss-and-grads --forward loss \\
+          --layers 4,5,3 --layout rows
+      gcverify check net.py --convention model --model "TwoLayerNet(4, 5, 3)" \\
+          --case make_data
     """
     settings = build_check_options(options)
-    request = TargetOptions(file, forward, backward, case, layers, batch, settings.seed)
-    request.require_file()
-    _ = request.widths  # a bad --layers is a usage error before anything runs
+    request = TargetOptions.from_values(file, options, settings.seed)
+    request.require_file()  # a bad combination is a usage error before anything runs
     with catching_interrupts():
         report = run_supervised(
             _check_in_child, request, settings, time_limit=time_limit,

@@ -28,7 +28,8 @@ class ExitCode(enum.IntEnum):
     #: The check could not judge the backprop (``gcverify check``).
     INCONCLUSIVE = 3
     #: The code under test crashed, exited or hung (or ran out of memory): it raised,
-    #: called ``sys.exit``/``os._exit``, died by a signal, or outran a limit.
+    #: called ``sys.exit``/``os._exit``, died by a signal, or outran a limit; or the
+    #: Dask cluster running it went away (its scheduler was lost).
     CRASHED = 4
     #: 128 + SIGINT, the shell's convention for a run stopped by Ctrl-C.
     INTERRUPTED = 130

@@ -3,7 +3,8 @@
 Exit codes: 0 when no non-equivalent mutant survived, 1 when one did, 2 for bad input
 (one line on stderr, before anything runs, an unwritable ``--output`` included), 4 when
 FILE's code crashed, exited, hung or ran out of memory while imported or in the
-baseline, 130 when Ctrl-C interrupted the run (at any phase: the reports of what
+baseline, or when the Dask scheduler went away (the reports of what finished are
+written first), 130 when Ctrl-C interrupted the run (at any phase: the reports of what
 finished are written first, and say it was interrupted).
 
 >>> from click.testing import CliRunner
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +24,18 @@ import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import ProgressBar, progress_bar
+from gcverify.cli.scaling import executor_options, exit_for_lost_executor, remote_executor
 from gcverify.cli.shared import (
     build_check_options,
     check_options,
     exit_for_failure,
-    jobs_option,
     memory_limit_option,
     output_option,
     progress_option,
     time_limit_option,
     traceback_option,
 )
-from gcverify.cli.target import TargetOptions, mutation_target, target_options
+from gcverify.cli.target import TargetOptions, mutate_option, mutation_target, target_options
 from gcverify.errors import GCVerifyError
 from gcverify.failure import FailureKind, UserCodeFailed
 from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
@@ -49,7 +51,7 @@ from gcverify.mutation.results import CampaignResult, Outcome
 from gcverify.mutation.targets import Target, notebook_target, unloaded_file_target
 from gcverify.options import CheckOptions
 from gcverify.report import prepare_output, write_reports
-from gcverify.report.wording import headline_tone, percent
+from gcverify.report.wording import headline_tone, percent, stopped_note
 from gcverify.supervise import ChildReport, run_guarded, run_supervised
 
 __all__ = ["mutate", "print_campaign"]
@@ -60,13 +62,14 @@ _TONES = {"ok": "green", "warn": "yellow", "bad": "red"}
 @click.command("mutate", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("file", required=False, metavar="[FILE]")
 @target_options
+@mutate_option
 @click.option("--examples", "n_examples", type=click.IntRange(min=1), default=DEFAULT_EXAMPLES,
               show_default=True, help="Examples each mutant is checked on: with --case, the "
               "case and jittered copies of it; with --layers, generated networks.")
 @check_options(seed_help="It also seeds the examples: the same seed gives the same "
                          "report.json.")
 @output_option("report.md, .html, .json and .xml")
-@jobs_option("Mutants run")
+@executor_options("Mutants run")
 @time_limit_option("Seconds per mutant, and for importing FILE and for checking the "
                    "original on every example (the baseline).", default=None,
                    shown=f"per mutant 20 × the original's time, at least 5 s; "
@@ -74,31 +77,42 @@ _TONES = {"ok": "green", "warn": "yellow", "bad": "red"}
 @memory_limit_option
 @traceback_option
 @progress_option
-def mutate(file: str | None, forward: str | None, backward: str | None, case: str | None,
-           layers: str | None, batch: int | None, n_examples: int, output: str,
-           jobs: int | None, time_limit: float | None, memory_limit: int | None,
+def mutate(file: str | None, n_examples: int, output: str,
+           jobs: int | None, executor: str | None, scheduler: str | None,
+           time_limit: float | None, memory_limit: int | None,
            show_traceback: bool, progress: bool | None, **options: Any) -> None:
     """Plant bugs in a backward pass and report which ones the gradient check catches.
 
     Without FILE: the notebook's backward_propagation_n, checked against
-    forward_propagation_n on its test case and random 4-5-3-1 networks.
+    forward_propagation_n on its test case and random 4-5-3-1 networks. With FILE:
+    its functions named as for gcverify check; the backward pass (or the function
+    returning the grads) is mutated, or the function --mutate names, checked through
+    the functions that call it.
+
+    \b
+    Examples:
+      gcverify mutate net.py --convention loss-and-grads --forward loss \\
+          --layers 4,5,3 --layout rows --mutate affine_backward
+      gcverify mutate net.py --convention model --model "TwoLayerNet(4, 5, 3)" \\
+          --case make_data
 
     Exit status: 0 when every non-equivalent mutant was detected, 1 when one
     survived, 2 for bad input, 4 when FILE's code crashed, exited or hung while
-    imported or checked unmutated, 130 when interrupted (partial reports are written).
+    imported or checked unmutated, or the Dask scheduler went away, 130 when
+    interrupted (partial reports are written).
     """
     settings = build_check_options(options)
-    request = TargetOptions(file, forward, backward, case, layers, batch, settings.seed)
+    request = TargetOptions.from_values(file, options, settings.seed)
     if not request.names_nothing:
-        request.require_file()
-        _ = request.widths  # a bad --layers is a usage error before anything runs
+        request.require_file()  # a bad combination is a usage error before anything runs
     existed = Path(output).exists()
     folder = prepare_output(output)
     jobs = jobs or usable_cores()
     memory_limit = memory_limit or default_memory_limit(jobs)
     campaign = _Campaign(request, n_examples, jobs, time_limit, memory_limit, settings)
     with catching_interrupts():
-        with progress_bar(progress) as bar:
+        with remote_executor(jobs, executor, scheduler) as campaign.executor, \
+                progress_bar(progress) as bar:
             try:
                 result = campaign.run(bar)
             except UserCodeFailed as error:
@@ -112,6 +126,8 @@ def mutate(file: str | None, forward: str | None, backward: str | None, case: st
         stopped = result.interrupted or interrupted()
     if stopped:
         sys.exit(ExitCode.INTERRUPTED)
+    if result.lost:
+        exit_for_lost_executor(result.lost)
     sys.exit(ExitCode.OK if result.passed else ExitCode.FAILED)
 
 
@@ -140,6 +156,7 @@ class _Campaign:
         self.settings = settings
         self.argv = [request.file] if request.file is not None else None
         self.target: Target | None = None
+        self.executor: Executor | None = None
 
     def run(self, bar: ProgressBar | None) -> CampaignResult:
         """Import, baseline, mutants; on Ctrl-C, what finished (maybe nothing)."""
@@ -149,7 +166,7 @@ class _Campaign:
                 self.target, examples=self.examples, jobs=self.jobs,
                 time_limit=self.time_limit, memory_limit=self.memory_limit,
                 check_options=self.settings, progress=bar, argv=self.argv,
-                on_phase=bar.phase if bar is not None else None)
+                on_phase=bar.phase if bar is not None else None, executor=self.executor)
         except KeyboardInterrupt:
             with deferred_interrupts():
                 try:
@@ -176,12 +193,11 @@ class _Campaign:
         target = self.target
         request = self.request
         if target is None:
-            assert request.file is not None and request.forward is not None
-            assert request.backward is not None
-            target = unloaded_file_target(request.file, forward=request.forward,
-                                          backward=request.backward, case=request.case,
-                                          layers=request.widths, batch=request.batch,
-                                          seed=request.seed)
+            assert request.file is not None
+            target = unloaded_file_target(request.file, convention=request.spec,
+                                          case=request.case, layers=request.widths,
+                                          batch=request.batch, seed=request.seed,
+                                          layout=request.layout, mutate=request.mutate)
         return unstarted_campaign(target, examples=self.examples, jobs=self.jobs,
                                   time_limit=self.time_limit, memory_limit=self.memory_limit,
                                   check_options=self.settings)
@@ -233,7 +249,6 @@ def print_campaign(result: CampaignResult, written: dict[str, Path]) -> None:
             click.echo(f"  {survivor.summary()}")
     else:
         click.echo("Survivors: none.")
-    if result.interrupted:
-        click.secho(f"Interrupted: {len(result.not_run)} mutants not run.", fg="yellow",
-                    bold=True)
+    if note := stopped_note(result):
+        click.secho(note, fg="yellow", bold=True)
     click.echo("Reports: " + ", ".join(str(path) for path in written.values()))

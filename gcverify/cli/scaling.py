@@ -13,15 +13,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.shared import jobs_option
-from gcverify.executors import EXECUTORS
+from gcverify.executors import EXECUTORS, open_executor
 
-__all__ = ["executor_options"]
+__all__ = ["executor_options", "exit_for_lost_executor", "remote_executor"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,3 +44,22 @@ def executor_options(what: str) -> Callable[[F], F]:
                  "[default: local; dask with --scheduler]")(command)
         return jobs_option(what)(command)
     return decorate
+
+
+@contextlib.contextmanager
+def remote_executor(jobs: int | None, executor: str | None,
+                    scheduler: str | None) -> Iterator[Executor | None]:
+    """The Dask cluster the options name (closed on exit), or None for this machine's
+    own children (a campaign forks them itself)."""
+    if scheduler is None and executor in (None, "local"):
+        yield None
+        return
+    with open_executor(jobs, executor=executor, scheduler=scheduler) as pool:
+        yield pool
+
+
+def exit_for_lost_executor(lost: str) -> NoReturn:
+    """One line on stderr and exit 4: the cluster went away (the reports of what
+    finished are already written)."""
+    click.echo(f"gcverify: error: {lost}; the reports cover what finished", err=True)
+    sys.exit(ExitCode.CRASHED)

@@ -18,7 +18,7 @@ import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import progress_bar
-from gcverify.cli.scaling import executor_options
+from gcverify.cli.scaling import executor_options, exit_for_lost_executor
 from gcverify.cli.shared import progress_option
 from gcverify.executors import open_executor
 from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
@@ -32,7 +32,7 @@ __all__ = ["print_study", "sensitivity"]
 @click.command("sensitivity", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True,
               help="How big: tiny (seconds), quick (under a minute on 2 cores), paper (about "
-                   "27 minutes on 2 cores, or 2 on 30 Dask workers).")
+                   "27 minutes on 2 cores; under 10 on 6 single-threaded Dask workers).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds the networks and the planted errors: the same seed gives the same "
                    "sensitivity.json (apart from timing).")
@@ -62,9 +62,7 @@ def sensitivity(preset: str, seed: int, output: str, jobs: int | None, executor:
             print_study(result, [str(path) for path in written.values()])
         stopped = result.interrupted or interrupted()
     if result.lost:
-        click.echo(f"gcverify: error: {result.lost}; the reports cover the tasks that "
-                   "finished", err=True)
-        sys.exit(ExitCode.CRASHED)
+        exit_for_lost_executor(result.lost)
     sys.exit(ExitCode.INTERRUPTED if stopped else ExitCode.OK)
 
 

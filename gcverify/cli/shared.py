@@ -48,11 +48,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Library argument names and how the command line spells them.
 FLAGS = {
     "path": "FILE",
+    "convention": "--convention",
     "forward": "--forward",
     "backward": "--backward",
+    "cost": "--cost",
+    "model": "--model",
+    "lambd": "--lambd",
+    "keep_prob": "--keep-prob",
     "case": "--case",
     "layers": "--layers",
     "batch": "--batch",
+    "layout": "--layout",
+    "mutate": "--mutate",
     "examples": "--examples",
     "jobs": "--jobs",
     "executor": "--executor",

@@ -2,10 +2,11 @@
 child with the campaign's time and memory limits.
 
 The examples are built there too (a user's ``case()`` is the user's code), and come
-back as arrays with the original's verdicts and gradients: the mutants are checked on
-those examples and compared with those gradients. An original that raises, exits,
-crashes, hangs or runs out of memory is a :class:`~gcverify.failure.UserCodeFailed`;
-one that the check already FAILs is an InvalidArgument (fix it first).
+back as arrays with the original's verdicts, gradients and costs: the mutants are
+checked on those examples and compared with those gradients and costs. An original
+that raises, exits, crashes, hangs or runs out of memory is a
+:class:`~gcverify.failure.UserCodeFailed`; one that the check already FAILs is an
+InvalidArgument (fix it first).
 
 >>> from gcverify.mutation.targets import notebook_target
 >>> baseline = run_baseline(notebook_target(), 2, CheckOptions(), time_limit=60)
@@ -20,11 +21,13 @@ import inspect
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from gcverify import adapters
 from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
 from gcverify.failure import FailureKind, UserCodeFailed
@@ -35,17 +38,20 @@ from gcverify.options import CheckOptions
 from gcverify.result import GradCheckResult, Verdict
 from gcverify.supervise import run_supervised
 
-__all__ = ["Baseline", "check_diagnosis", "finite", "quiet", "run_baseline", "user_files"]
+__all__ = ["Baseline", "check_diagnosis", "cost_of", "deviation", "finite", "quiet",
+           "run_baseline", "user_files"]
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """The examples, the original's check on each (``runs``) and its gradients
-    (``analytic``, flat), and the wall ``seconds`` it all took."""
+    """The examples, the original's check on each (``runs``), its gradients
+    (``analytic``, flat) and costs (as arrays of one value), and the wall ``seconds``
+    it all took."""
 
     examples: tuple[Example, ...]
     runs: tuple[ExampleRun, ...]
     analytic: tuple[np.ndarray, ...]
+    costs: tuple[np.ndarray, ...] = ()
     seconds: float = field(default=0.0, compare=False)
 
 
@@ -64,20 +70,23 @@ def run_baseline(target: Target, examples: int, options: CheckOptions, *,
         if report.failure.kind is FailureKind.INTERRUPTED:
             raise KeyboardInterrupt
         raise UserCodeFailed(report.failure)
-    cases, runs, analytic = report.value
-    return Baseline(cases, runs, analytic, report.seconds)
+    cases, runs, analytic, costs = report.value
+    return Baseline(cases, runs, analytic, costs, report.seconds)
 
 
 def user_files(target: Target) -> tuple[str, ...]:
-    """The files the target's forward and backward passes are defined in (the
-    backward's as its source names it: a user's file as they typed it).
+    """The files the mutated function and the target's forward and backward passes are
+    defined in (the mutated function's as its source names it: a user's file as they
+    typed it), gcverify's adapters left out.
 
     >>> from gcverify.mutation.targets import notebook_target
     >>> [name.rsplit("/", 1)[-1] for name in user_files(notebook_target())]
     ['notebook.py']
     """
-    files = []
+    files = [target.source.path] if os.path.isfile(target.source.path) else []
     for function in (target.forward, target.backward):
+        if getattr(function, "__module__", None) == adapters.__name__:
+            continue
         with contextlib.suppress(TypeError):
             file = inspect.getsourcefile(function)
             if file is not None and os.path.realpath(file) == os.path.realpath(
@@ -89,15 +98,17 @@ def user_files(target: Target) -> tuple[str, ...]:
 
 
 def _baseline(target: Target, examples: int, options: CheckOptions
-              ) -> tuple[tuple[Example, ...], tuple[ExampleRun, ...], tuple[np.ndarray, ...]]:
+              ) -> tuple[tuple[Example, ...], tuple[ExampleRun, ...], tuple[np.ndarray, ...],
+                         tuple[np.ndarray, ...]]:
     """In the child: the examples, and the original on each (it must not FAIL)."""
     cases = tuple(validate_example(target.examples(i), f"examples({i})")
                   for i in range(examples))
-    runs, analytic = [], []
+    runs, analytic, costs = [], [], []
     for index, (X, Y, parameters) in enumerate(cases):
         with quiet():
             result = check_backprop(target.forward, target.backward, X, Y, parameters,
                                     **options.as_dict())
+            costs.append(cost_of(target.forward, X, Y, parameters))
         if result.verdict is Verdict.FAIL:
             raise invalid_argument(
                 "backward", target.source.name,
@@ -108,7 +119,36 @@ def _baseline(target: Target, examples: int, options: CheckOptions
         runs.append(ExampleRun(index, ExampleStatus.of(result.verdict),
                                finite(result.difference), check_diagnosis(result), 0.0, True))
         analytic.append(np.array(result.analytic))
-    return cases, tuple(runs), tuple(analytic)
+    return cases, tuple(runs), tuple(analytic), tuple(costs)
+
+
+def cost_of(forward: Callable[..., Any], X: np.ndarray, Y: np.ndarray,
+            parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The cost ``forward`` gives on copies of the example, as an array of one value.
+
+    >>> from gcverify.models import notebook as nb
+    >>> cost_of(nb.forward_propagation_n, *nb.gradient_check_n_test_case()).shape
+    (1,)
+    """
+    copies = {name: np.array(value) for name, value in parameters.items()}
+    cost = forward(np.array(X), np.array(Y), copies)[0]
+    return np.asarray(cost, dtype=np.float64).reshape(-1)[:1]
+
+
+def deviation(value: np.ndarray, original: np.ndarray) -> float:
+    """The largest ``|value - original|`` relative to ``max|original|`` (absolute when
+    the original is all zero; infinite when the shapes differ).
+
+    >>> deviation(np.array([1.0, 2.5]), np.array([1.0, 2.0]))
+    0.25
+    """
+    if value.shape != original.shape:
+        return math.inf
+    if not original.size:
+        return 0.0
+    scale = float(np.max(np.abs(original)))
+    gap = float(np.max(np.abs(value - original)))
+    return gap / scale if scale > 0 else gap
 
 
 @contextlib.contextmanager

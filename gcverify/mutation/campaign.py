@@ -6,14 +6,14 @@ in a child of their own), each mutant in its own child process with a time limit
 memory limit, and sorts it into one :class:`~gcverify.mutation.results.Outcome`:
 
 * **killed**: the check FAILs on at least one example. The first such example is
-  kept (shrunk to fewer batch columns when that is cheap and still fails), with its
+  kept (shrunk to fewer examples of its batch when that still fails), with its
   difference and diagnosis;
 * **killed_by_error**: no FAIL, but the mutant raised, returned a gradient of the wrong
   shape, ran out of memory ("ran out of memory (limit 1.5 GiB)"), or crashed the
   interpreter. A crash is not a gradient-check kill, so these are counted apart;
 * **timeout**: it did not finish within the time limit;
-* **equivalent**: its gradients equal the original's within rounding on every
-  example ("probably equivalent": examples prove difference, never equality);
+* **equivalent**: its gradients and its cost equal the original's within rounding on
+  every example ("probably equivalent": examples prove difference, never equality);
 * **survived**: none of the above; the gradients differ and the check missed it.
 
 The **detection rate** of a mutant is the share of examples on which the check FAILs.
@@ -40,12 +40,14 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from gcverify.adapters import Backprop
 from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
 from gcverify.failure import Failure, FailureKind, error_text
@@ -54,14 +56,18 @@ from gcverify.limits import DEFAULT_TIME_LIMIT, default_memory_limit
 from gcverify.mutation.baseline import (
     Baseline,
     check_diagnosis,
+    cost_of,
+    deviation,
     finite,
     quiet,
     run_baseline,
 )
+from gcverify.mutation.distributed import portable_namespace, run_on_executor
 from gcverify.mutation.engine import Mutant, mutate
 from gcverify.mutation.examples import Example
 from gcverify.mutation.isolation import run_isolated, start_method
 from gcverify.mutation.operators import OPERATORS, Operator
+from gcverify.mutation.rebuild import namespace_with
 from gcverify.mutation.results import (
     CampaignResult,
     Equivalence,
@@ -71,9 +77,10 @@ from gcverify.mutation.results import (
     MutantResult,
     Outcome,
 )
+from gcverify.mutation.shrinking import shrunk
 from gcverify.mutation.targets import Target
 from gcverify.options import CheckOptions
-from gcverify.result import GradCheckResult, Verdict
+from gcverify.result import GradCheckResult
 from gcverify.supervise import ChildReport
 
 __all__ = ["DEFAULT_EXAMPLES", "run_campaign", "unstarted_campaign", "usable_cores"]
@@ -91,7 +98,9 @@ _TIME_FLOOR = 5.0
 
 @dataclass(frozen=True)
 class _Job:
-    """What every child needs: inherited through fork, never pickled (except on spawn)."""
+    """What every child needs (forked, or cloudpickled to a Dask worker: no open file or
+    lock): a mutant replaces ``mutated`` in a copy of ``namespace``, ``build`` makes the
+    passes of that copy; ``baseline`` and ``costs`` are the original pair's results."""
 
     forward: Callable[..., Any]
     original: Callable[..., Any]
@@ -101,6 +110,18 @@ class _Job:
     options: CheckOptions
     equivalence: Equivalence
     memory_limit: int
+    mutated: str
+    build: Callable[[Mapping[str, Any]], Backprop]
+    costs: tuple[np.ndarray, ...]
+    layout: str
+
+    @classmethod
+    def of(cls, target: Target, baseline: Baseline, options: CheckOptions,
+           memory_limit: int) -> _Job:
+        assert target.build is not None  # Target.__post_init__ sets it
+        return cls(target.forward, target.backward, target.namespace, baseline.examples,
+                   baseline.analytic, options, Equivalence(), memory_limit, target.mutated,
+                   target.build, baseline.costs, target.layout)
 
 
 @dataclass(frozen=True)
@@ -116,7 +137,8 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
                  check_options: CheckOptions | None = None,
                  progress: Callable[[int, int, MutantResult], None] | None = None,
                  on_phase: Callable[[str], None] | None = None,
-                 argv: Sequence[str] | None = None) -> CampaignResult:
+                 argv: Sequence[str] | None = None,
+                 executor: Executor | None = None) -> CampaignResult:
     """Check every mutant of ``target``'s backward pass on ``examples`` examples.
 
     Parameters
@@ -149,6 +171,12 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
     argv
         The ``sys.argv`` the user's code sees in the children (default: this
         process's).
+    executor
+        Where the mutants run: by default ``jobs`` children of this process at a time;
+        an executor from :func:`gcverify.executors.open_executor` (a Dask cluster)
+        runs each in a child of a worker instead (:mod:`~gcverify.mutation.distributed`),
+        with the same limits. The baseline always runs here. If the executor goes away,
+        the campaign returns what finished, with ``lost`` saying why.
 
     Raises
     ------
@@ -207,25 +235,41 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
                 time_limit=time_limit if time_limit is not None else DEFAULT_TIME_LIMIT)
             limit = time_limit if time_limit is not None else max(
                 _TIME_FLOOR, _TIME_FACTOR * baseline.seconds)
-            job = _Job(target.forward, target.backward, target.namespace, baseline.examples,
-                       baseline.analytic, check_options, Equivalence(), memory_limit)
+            job = _Job.of(target, baseline, check_options, memory_limit)
             if on_phase is not None:
                 on_phase(f"running {len(mutants)} mutants, {jobs} at a time")
         except KeyboardInterrupt:
             with deferred_interrupts():
                 return settings.result(mutants, started=started, baseline=baseline)
 
+        def record(index: int, result: MutantResult) -> None:
+            assert mutants is not None
+            results[index] = result
+            if progress is not None:
+                progress(len(results), len(mutants), result)
+
         def finished(index: int, report: ChildReport) -> None:
             assert mutants is not None
-            results[index] = _result(mutants[index], report, examples, memory_limit)
-            if progress is not None:
-                progress(len(results), len(mutants), results[index])
+            record(index, _result(mutants[index], report, examples, memory_limit))
 
-        _, interrupted = run_isolated(partial(_evaluate, job), mutants, jobs=jobs,
-                                      time_limit=limit, memory_limit=memory_limit, argv=argv,
-                                      on_finish=finished)
+        lost = None
+        if executor is None:
+            _, interrupted = run_isolated(partial(_evaluate, job), mutants, jobs=jobs,
+                                          time_limit=limit, memory_limit=memory_limit,
+                                          argv=argv, on_finish=finished)
+        else:
+            job = replace(job, namespace=portable_namespace(job.namespace))
+            run = run_on_executor(executor, partial(_evaluate, job), mutants,
+                                  namespace=target.namespace, time_limit=limit,
+                                  memory_limit=memory_limit, argv=argv, on_finish=finished)
+            for index, why in sorted(run.failed.items()):
+                record(index, MutantResult(
+                    mutants[index], Outcome.KILLED_BY_ERROR, (),
+                    f"the mutant {why} (each mutant runs in a child of the worker: "
+                    "something took the whole worker down)", error=f"the mutant {why}"))
+            interrupted, lost = run.interrupted, run.lost
     return settings.result(mutants, started=started, baseline=baseline, limit=limit,
-                           results=results, interrupted=interrupted)
+                           results=results, interrupted=interrupted, lost=lost)
 
 
 def unstarted_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
@@ -267,7 +311,7 @@ class _Settings:
     def result(self, mutants: Sequence[Mutant] | None, *, started: float,
                baseline: Baseline | None = None, limit: float | None = None,
                results: Mapping[int, MutantResult] | None = None,
-               interrupted: bool = True) -> CampaignResult:
+               interrupted: bool = True, lost: str | None = None) -> CampaignResult:
         mutants = tuple(mutants) if mutants is not None else ()
         results = results or {}
         operator_names = (tuple(o.name for o in self.operators) if self.generated
@@ -283,7 +327,7 @@ class _Settings:
             operators=operator_names, baseline=baseline.runs if baseline is not None else (),
             results=tuple(results[i] for i in sorted(results)),
             not_run=tuple(m for i, m in enumerate(mutants) if i not in results),
-            interrupted=interrupted, timing=timing)
+            interrupted=interrupted, lost=lost, timing=timing)
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -307,72 +351,47 @@ def usable_cores() -> int:
 # --- in the child ------------------------------------------------------------------------
 
 def _evaluate(job: _Job, mutant: Mutant) -> _Evaluation:
-    """Check ``mutant`` on every example (runs in a child process)."""
+    """Check ``mutant`` on every example (runs in a child process), through the passes
+    built from a namespace where it replaces its function."""
     with quiet():
-        backward = mutant.compile(job.namespace)
+        mutated = job.build(namespace_with(job.namespace, job.mutated,
+                                           mutant.compile(job.namespace)))
         runs, first_failure = [], None
         for index, (X, Y, parameters) in enumerate(job.examples):
-            run, result = _run_example(job, backward, index, X, Y, parameters)
+            run, result = _run_example(job, mutated, index, X, Y, parameters)
             runs.append(run)
             if first_failure is None and result is not None \
                     and run.status is ExampleStatus.FAIL:
                 first_failure = (index, result)
-        killing = None
-        if first_failure is not None:
-            killing = _killing_example(job, backward, *first_failure)
+        killing = _killing_example(job, mutated, *first_failure) if first_failure else None
     return _Evaluation(tuple(runs), killing)
 
 
-def _run_example(job: _Job, backward: Callable[..., Any], index: int, X: np.ndarray,
-                 Y: np.ndarray, parameters: Mapping[str, np.ndarray]
+def _run_example(job: _Job, mutated: Backprop, index: int, X: np.ndarray, Y: np.ndarray,
+                 parameters: Mapping[str, np.ndarray]
                  ) -> tuple[ExampleRun, GradCheckResult | None]:
+    """One example; the mutant matches the original when its gradients and its cost do
+    (a cost mutant leaves the gradients as they were: only its cost shows the change)."""
     try:
-        result = check_backprop(job.forward, backward, X, Y, parameters,
-                                **job.options.as_dict())
+        result = check_backprop(*mutated, X, Y, parameters, **job.options.as_dict())
+        cost = cost_of(mutated.forward, X, Y, parameters)
     except BaseException as error:  # the mutant may raise anything, even SystemExit
         text = (Failure(FailureKind.MEMORY, limit=job.memory_limit).describe()
                 if isinstance(error, MemoryError) else error_text(error))
         return ExampleRun(index, ExampleStatus.ERROR, None, text, None, False), None
-    original = job.baseline[index]
     analytic = np.asarray(result.analytic)
-    scale = float(np.max(np.abs(original))) if original.size else 0.0
-    gap = float(np.max(np.abs(analytic - original)))
-    deviation = gap / scale if scale > 0 else gap
+    pairs = ((analytic, job.baseline[index]), (cost, job.costs[index]))
     run = ExampleRun(index, ExampleStatus.of(result.verdict), finite(result.difference),
-                     check_diagnosis(result), finite(deviation),
-                     job.equivalence.matches(analytic, original))
+                     check_diagnosis(result), finite(max(deviation(*p) for p in pairs)),
+                     all(job.equivalence.matches(*p) for p in pairs))
     return run, result
 
 
-def _killing_example(job: _Job, backward: Callable[..., Any], index: int,
+def _killing_example(job: _Job, mutated: Backprop, index: int,
                      result: GradCheckResult) -> KillingExample:
-    """The failing example, shrunk to its first ``k`` batch columns for the smallest
-    ``k`` on which the mutant still FAILs and the original still PASSes."""
-    X, Y, parameters = job.examples[index]
-    m = X.shape[-1] if X.ndim == 2 else 0
-    columns = tuple(range(m))
-    options = job.options.as_dict()
-    if m > 1 and Y.shape[-1:] == (m,):
-        for size in range(1, m):
-            X_small, Y_small = X[:, :size], Y[..., :size]
-            try:
-                small = check_backprop(job.forward, backward, X_small, Y_small, parameters,
-                                       **options)
-                if small.verdict is not Verdict.FAIL:
-                    continue
-                reference = check_backprop(job.forward, job.original, X_small, Y_small,
-                                           parameters, **options)
-            except BaseException:
-                continue
-            if reference.verdict is Verdict.PASS:
-                X, Y, result, columns = X_small, Y_small, small, tuple(range(size))
-                break
-    return KillingExample(
-        index=index, columns=columns, batch_size=m, difference=finite(result.difference),
-        diagnosis=check_diagnosis(result), summary=result.summary(),
-        blocks=tuple(block.gradient_key for block in result.mismatched),
-        X=np.array(X), Y=np.array(Y),
-        parameters={name: np.array(value) for name, value in parameters.items()})
+    """The failing example, shrunk (:func:`~gcverify.mutation.shrinking.shrunk`)."""
+    return shrunk(mutated, Backprop(job.forward, job.original), index, job.examples[index],
+                  result, job.options.as_dict(), job.layout)
 
 
 # --- back in the parent -----------------------------------------------------------------
@@ -416,14 +435,15 @@ def _result(mutant: Mutant, report: ChildReport, n_examples: int,
                             first.diagnosis, report.seconds)
     deviations = [run.deviation for run in runs if run.deviation is not None]
     largest = max(deviations, default=0.0)
+    what = "its cost and gradients" if mutant.role == "cost" else "its gradients"
     if all(run.matches for run in runs):
-        evidence = (f"its gradients equal the original's within rounding on all {n_examples} "
+        evidence = (f"{what} equal the original's within rounding on all {n_examples} "
                     f"examples (largest relative deviation {largest:.1e})")
         return MutantResult(mutant, Outcome.EQUIVALENT, runs, evidence, seconds=report.seconds)
     differing = sum(not run.matches for run in runs)
     shown = ", ".join(f"{statuses[status]} {status}" for status in
                       (ExampleStatus.PASS, ExampleStatus.INCONCLUSIVE) if statuses[status])
-    evidence = (f"its gradients differ from the original's on {differing} of {n_examples} "
+    evidence = (f"{what} differ from the original's on {differing} of {n_examples} "
                 f"examples (largest relative deviation {largest:.2g}), yet the check gave "
                 f"{shown}")
     return MutantResult(mutant, Outcome.SURVIVED, runs, evidence, seconds=report.seconds)

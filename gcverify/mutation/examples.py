@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from gcverify.conventions import LAYOUTS
 from gcverify.errors import invalid_argument
 from gcverify.models import notebook as nb
 from gcverify.models.mlp import MLP
@@ -34,6 +35,7 @@ __all__ = [
     "CaseExamples",
     "Example",
     "ExampleSource",
+    "ModelCase",
     "NetworkExamples",
     "NotebookExamples",
     "validate_example",
@@ -116,19 +118,27 @@ class NotebookExamples:
 class NetworkExamples:
     """Random examples for a fully connected network of the given widths.
 
-    Parameters are named and shaped as :class:`gcverify.MLP`'s (``W1, b1, ...``):
-    He-scaled weights ``N(0, 2 / fan_in)`` and biases ``N(0, 0.1²)``; ``X ~ N(0, 1)``
-    of shape ``(n_x, m)``; 0/1 labels of shape ``(m,)`` for one output unit, else
-    ``(n_out, m)``; ``m = batch``, or drawn in 2..6.
+    In the ``"columns"`` layout (the notebook's) parameters are named and shaped as
+    :class:`gcverify.MLP`'s (``W1 (n1, n0)``, ``b1 (n1, 1)``, ...), ``X`` is ``(n_x, m)``
+    and ``Y`` is ``(n_out, m)`` of 0.0/1.0 floats (``(1, m)`` for one output unit, as
+    the notebook's Y, so that ``Y.shape[1]`` is the batch). In the ``"rows"`` layout
+    (CS231n's) ``X`` is ``(m, n_x)``, ``y`` is ``(m,)`` integer labels in
+    ``0..n_out - 1``, weights are ``(n_in, n_out)`` and biases ``(n_out,)``. Weights are
+    He-scaled ``N(0, 2 / fan_in)``, biases ``N(0, 0.1²)``, ``X ~ N(0, 1)``; ``m =
+    batch``, or drawn in 2..6.
 
-    >>> X, Y, p = NetworkExamples((3, 4, 2), seed=1, batch=5)(0)
-    >>> X.shape, Y.shape, sorted(p)
-    ((3, 5), (2, 5), ['W1', 'W2', 'b1', 'b2'])
+    >>> X, Y, p = NetworkExamples((3, 4, 1), seed=1, batch=5)(0)
+    >>> X.shape, Y.shape, Y.dtype, sorted(p)
+    ((3, 5), (1, 5), dtype('float64'), ['W1', 'W2', 'b1', 'b2'])
+    >>> X, y, p = NetworkExamples((3, 4, 2), batch=5, layout="rows")(0)
+    >>> X.shape, y.shape, p["W1"].shape, p["b1"].shape
+    ((5, 3), (5,), (3, 4), (4,))
     """
 
     layer_dims: tuple[int, ...]
     seed: int = 0
     batch: int | None = None
+    layout: str = "columns"
 
     def __post_init__(self) -> None:
         dims = self.layer_dims
@@ -144,24 +154,34 @@ class NetworkExamples:
                 self.batch, (int, np.integer)) or self.batch < 1):
             raise invalid_argument("batch", self.batch, "is not a positive integer",
                                    "pass e.g. batch=4, or None for a random batch size")
+        if self.layout not in LAYOUTS:
+            raise invalid_argument("layout", self.layout, "is not a layout",
+                                   f"use one of {', '.join(LAYOUTS)}")
 
     @property
     def description(self) -> str:
         size = f"m={self.batch}" if self.batch is not None else "m in 2..6"
         widths = "-".join(map(str, self.layer_dims))
-        return f"random {widths} networks ({size}, N(0, 1) data, He-scaled weights)"
+        rows = ", examples in rows" if self.layout == "rows" else ""
+        return f"random {widths} networks ({size}{rows}, N(0, 1) data, He-scaled weights)"
 
     def __call__(self, index: int) -> Example:
         rng = _rng(self.seed, index)
         m = _batch_size(rng, self.batch)
         dims = self.layer_dims
-        X = rng.standard_normal((dims[0], m))
-        Y = rng.integers(0, 2, size=(m,) if dims[-1] == 1 else (dims[-1], m))
+        if self.layout == "rows":
+            X = rng.standard_normal((m, dims[0]))
+            Y = rng.integers(0, dims[-1], size=m)
+        else:
+            X = rng.standard_normal((dims[0], m))
+            Y = rng.integers(0, 2, size=(dims[-1], m)).astype(np.float64)
         parameters = {}
         for l in range(1, len(dims)):
-            parameters[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(
-                2.0 / dims[l - 1])
-            parameters[f"b{l}"] = rng.standard_normal((dims[l], 1)) * 0.1
+            weights = rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(2.0 / dims[l - 1])
+            biases = rng.standard_normal((dims[l], 1)) * 0.1
+            rows = self.layout == "rows"
+            parameters[f"W{l}"] = weights.T.copy() if rows else weights
+            parameters[f"b{l}"] = biases[:, 0].copy() if rows else biases
         return X, Y, parameters
 
 
@@ -210,6 +230,29 @@ class CaseExamples:
         jittered = {name: value * (1 + self.jitter * rng.standard_normal(value.shape))
                     for name, value in parameters.items()}
         return X + self.jitter * rng.standard_normal(X.shape), Y, jittered
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    """A class-based model's case: ``case()`` returns ``(X, y)``, completed with a copy
+    of the model's own ``parameters`` (a case returning all three is kept as it is).
+
+    >>> ModelCase(lambda: ("X", "y"), {"W1": np.ones(2)})()[2]["W1"].tolist()
+    [1.0, 1.0]
+    """
+
+    case: Callable[[], Any] = field(repr=False)
+    parameters: Mapping[str, np.ndarray] = field(repr=False)
+
+    @property
+    def __name__(self) -> str:  # CaseExamples names the case by it
+        return str(getattr(self.case, "__name__", "case"))
+
+    def __call__(self) -> Any:
+        value = self.case()
+        if isinstance(value, tuple) and len(value) == 2:
+            return (*value, {name: np.array(array) for name, array in self.parameters.items()})
+        return value
 
 
 def validate_example(example: Any, where: str = "example") -> Example:

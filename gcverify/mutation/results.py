@@ -290,6 +290,7 @@ class CampaignResult:
     results: tuple[MutantResult, ...]
     not_run: tuple[Mutant, ...] = ()
     interrupted: bool = False
+    lost: str | None = None
     equivalence: Equivalence = Equivalence()
     timing: Mapping[str, float] = field(default_factory=dict, compare=False)
     tool_version: str = __version__
@@ -339,9 +340,15 @@ class CampaignResult:
         return self.with_outcome(Outcome.EQUIVALENT)
 
     @property
+    def complete(self) -> bool:
+        """Whether the campaign ran to the end: neither Ctrl-C nor a lost executor
+        stopped it."""
+        return not self.interrupted and self.lost is None
+
+    @property
     def passed(self) -> bool:
         """No non-equivalent mutant survived, and the campaign ran to the end."""
-        return not self.survivors and not self.interrupted
+        return not self.survivors and self.complete
 
     def summary(self) -> str:
         """One line: the score and the count of each outcome."""
@@ -354,4 +361,6 @@ class CampaignResult:
                 f"{counts[Outcome.EQUIVALENT]} probably equivalent")
         if self.interrupted:
             line += f" (interrupted: {len(self.not_run)} not run)"
+        elif self.lost:
+            line += f" ({self.lost}: {len(self.not_run)} not run)"
         return line

@@ -11,7 +11,14 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from gcverify.mutation.results import Outcome
-from gcverify.report.wording import headline, headline_tone, percent, rate, scientific
+from gcverify.report.wording import (
+    headline,
+    headline_tone,
+    percent,
+    rate,
+    scientific,
+    stopped_note,
+)
 
 if TYPE_CHECKING:
     from gcverify.mutation.results import CampaignResult, KillingExample, MutantResult
@@ -119,9 +126,8 @@ def render_html(result: CampaignResult) -> str:
         "</p>",
         f'<p class="headline {headline_tone(result)}">{_e(headline(result))}</p>',
     ]
-    if result.interrupted:
-        parts.append(f'<p class="note">Interrupted: {len(result.not_run)} mutants were not run;'
-                     f" the figures cover the {counts.total} that finished.</p>")
+    if note := stopped_note(result):
+        parts.append(f'<p class="note">{_e(note)}</p>')
     outcome_rows = [*((outcome.description, counts[outcome]) for outcome in Outcome),
                     ("total", counts.total)]
     parts.append("<table><tr><th>outcome</th><th>mutants</th></tr>" + "".join(

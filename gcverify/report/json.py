@@ -21,8 +21,9 @@ The document (schema version 2) holds, in this order:
     (the operator names that were applied).
 ``baseline``
     The original backward pass on each example: ``verdicts`` and ``differences``.
-``interrupted``, ``not_run``
-    Whether Ctrl-C stopped the campaign, and the ids of the mutants it left unrun.
+``interrupted``, ``lost``, ``not_run``
+    Whether Ctrl-C stopped the campaign; null, or why the executor went away (a Dask
+    scheduler lost: the campaign stopped early); the ids of the mutants left unrun.
 ``summary``
     ``total`` (mutants that finished), ``killed``, ``killed_by_error``, ``timeout``,
     ``survived``, ``equivalent``, ``score`` = (killed + killed_by_error + timeout) /
@@ -51,7 +52,7 @@ Non-finite numbers are written as null (JSON has no NaN), as in every JSON docum
 gcverify writes (``gcverify check --json`` too).
 
 >>> sorted(load_schema()["properties"])[:4]
-['baseline', 'families', 'interrupted', 'mutants']
+['baseline', 'families', 'interrupted', 'lost']
 """
 
 from __future__ import annotations
@@ -187,6 +188,7 @@ def report_document(result: CampaignResult) -> dict[str, Any]:
             "differences": [_number(run.difference) for run in result.baseline],
         },
         "interrupted": result.interrupted,
+        "lost": result.lost,
         "not_run": [mutant.id for mutant in result.not_run],
         "summary": _counts(result.counts),
         "families": {family: {"description": result.family_description(family),

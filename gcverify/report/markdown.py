@@ -2,7 +2,8 @@
 
 It states the score and the count of each outcome, a table per operator family, every
 survivor and every probably-equivalent mutant with its diff and evidence, and (folded)
-one row per mutant. An interrupted campaign opens with a warning, not a score.
+one row per mutant. A campaign stopped early (Ctrl-C, a lost Dask scheduler) opens
+with a warning, not a score.
 
 Everything that comes from code or from the campaign is escaped: text
 (:func:`~gcverify.report.wording.markdown_text`: no tag, link, code span or cell
@@ -25,6 +26,7 @@ from gcverify.report.wording import (
     percent,
     rate,
     scientific,
+    stopped_note,
 )
 
 if TYPE_CHECKING:
@@ -65,9 +67,9 @@ def render_markdown(result: CampaignResult) -> str:
         lines += ["> [!WARNING]", f"> **{markdown_text(headline(result))}**", ""]
     else:
         lines += [f"**{markdown_text(headline(result))}**", ""]
-    if result.interrupted:
-        lines += [f"> **Interrupted.** {len(result.not_run)} mutants were not run; the "
-                  f"figures cover the {counts.total} that finished.", ""]
+    if note := stopped_note(result):
+        why, _, rest = note.partition(". ")   # "Interrupted." in bold, then the figures
+        lines += [f"> **{markdown_text(why)}.** {markdown_text(rest)}", ""]
     lines += ["| outcome | mutants |", "|---|---:|"]
     for outcome in Outcome:
         bold = "**" if outcome is Outcome.SURVIVED else ""

@@ -23,6 +23,7 @@ __all__ = [
     "percent",
     "rate",
     "scientific",
+    "stopped_note",
 ]
 
 # Characters with a meaning in Markdown inline text (code spans, emphasis, links, table
@@ -55,41 +56,60 @@ def scientific(value: float | None) -> str:
 
 
 def headline(result: CampaignResult) -> str:
-    """The verdict in one sentence; an interrupted campaign says so first, and how far
-    it got, so that a partial score never reads as a final one.
+    """The verdict in one sentence; a campaign that Ctrl-C (or a lost executor) stopped
+    says so first, and how far it got, so that a partial score never reads as a final
+    one.
 
     >>> from types import SimpleNamespace
     >>> from gcverify.mutation.results import Counts
     >>> headline(SimpleNamespace(counts=Counts.of([]), survivors=(), score=None,
-    ...                          interrupted=True, not_run=(1, 2, 3)))
+    ...                          interrupted=True, lost=None, not_run=(1, 2, 3)))
     'Interrupted before any mutant finished (0 of 3 run): no score.'
     """
     counts = result.counts
     detected = counts.judged - len(result.survivors)
     survived = (f"; {len(result.survivors)} survived" if result.survivors
                 else "; no mutant survived")
-    if result.interrupted:
+    if result.interrupted or result.lost:
+        stopped = "Interrupted" if result.interrupted else f"Stopped ({result.lost})"
         planned = counts.total + len(result.not_run)
         if counts.total == 0:
-            return f"Interrupted before any mutant finished (0 of {planned} run): no score."
-        return (f"Interrupted after {counts.total} of {planned} mutants: score so far "
+            return f"{stopped} before any mutant finished (0 of {planned} run): no score."
+        return (f"{stopped} after {counts.total} of {planned} mutants: score so far "
                 f"{percent(result.score)}, {detected} of {counts.judged} non-equivalent "
                 f"mutants detected{survived}.")
     return (f"Score {percent(result.score)}: {detected} of {counts.judged} non-equivalent "
             f"mutants detected{survived}.")
 
 
+def stopped_note(result: CampaignResult) -> str:
+    """Why the figures are partial ("" for a campaign that ran to the end).
+
+    >>> from types import SimpleNamespace
+    >>> print(stopped_note(SimpleNamespace(
+    ...     interrupted=False, lost="lost the Dask scheduler at tcp://10.0.0.5:8786",
+    ...     not_run=(1, 2), counts=SimpleNamespace(total=9))))
+    Stopped: lost the Dask scheduler at tcp://10.0.0.5:8786. 2 mutants were not run; the
+    figures cover the 9 that finished.
+    """
+    if not (result.interrupted or result.lost):
+        return ""
+    why = "Interrupted." if result.interrupted else f"Stopped: {result.lost}."
+    return (f"{why} {len(result.not_run)} mutants were not run; the figures cover the "
+            f"{result.counts.total} that finished.")
+
+
 def headline_tone(result: CampaignResult) -> str:
-    """``"bad"`` when a mutant survived, ``"warn"`` when the campaign was interrupted
+    """``"bad"`` when a mutant survived, ``"warn"`` when the campaign was stopped early
     (its figures are partial), else ``"ok"``.
 
     >>> from types import SimpleNamespace
-    >>> headline_tone(SimpleNamespace(survivors=(), interrupted=True))
+    >>> headline_tone(SimpleNamespace(survivors=(), interrupted=True, lost=None))
     'warn'
     """
     if result.survivors:
         return "bad"
-    return "warn" if result.interrupted else "ok"
+    return "warn" if result.interrupted or result.lost else "ok"
 
 
 # --- Markdown, shared with .ci/mutmut_report.py ---------------------------------------------

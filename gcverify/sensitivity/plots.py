@@ -51,7 +51,7 @@ def _svg(figure: Any) -> str:
 
 def step_figure(result: StudyResult) -> str:
     """Error of the central difference against the step, per cost form and activation."""
-    figure, ax = _figure()
+    figure, ax = _figure(width=8.4)
     steps = result.steps["steps"]
     band = result.steps.get("all")
     if band:
@@ -70,7 +70,7 @@ def step_figure(result: StudyResult) -> str:
     ax.set_xlabel("step ε (absolute)")
     ax.set_ylabel("relative error ‖n − g‖ / ‖g‖")
     ax.set_title("Central differences: truncation against rounding")
-    ax.legend(fontsize=7, loc="upper center")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the curves
     return _svg(figure)
 
 

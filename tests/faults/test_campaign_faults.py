@@ -229,7 +229,7 @@ def test_ctrl_c_during_the_baseline_exits_130_with_reports(tmp_path):
     assert document["interrupted"] is True and document["summary"]["total"] == 0
     assert document["not_run"] and document["baseline"]["verdicts"] == []
     assert "Interrupted before any mutant finished" in markdown
-    assert "Interrupted: " in stdout
+    assert "Interrupted. " in stdout
 
 
 def test_ctrl_c_during_the_campaign_exits_130_with_what_finished(tmp_path):

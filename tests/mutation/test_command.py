@@ -162,7 +162,7 @@ def test_ctrl_c_writes_a_partial_report(tmp_path):
         process.kill()
         process.wait()
     assert process.returncode == 130, stdout
-    assert "Interrupted: " in stdout
+    assert "Interrupted. " in stdout
     # What finished is in every report; what did not is listed, and nothing is counted twice.
     document = json.loads((out / "report.json").read_text())
     finished, not_run = document["summary"]["total"], document["not_run"]

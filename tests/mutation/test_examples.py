@@ -68,7 +68,21 @@ def test_network_examples_fit_the_reference_network():
     assert {k: v.shape for k, v in parameters.items()} == dict(zip(net.layout.names,
                                                                    net.layout.shapes))
     assert check_backprop(net.forward, net.backward, X, Y, parameters).passed
-    assert NetworkExamples((3, 1), batch=4)(0)[1].shape == (4,)
+    # One output unit: Y is (1, m) floats, as the notebook's (L-layer costs read Y.shape[1]).
+    Y = NetworkExamples((3, 1), batch=4)(0)[1]
+    assert Y.shape == (1, 4) and Y.dtype == np.float64
+
+
+def test_network_examples_in_rows_fit_a_row_major_network():
+    X, y, parameters = NetworkExamples((3, 4, 2), seed=5, batch=6, layout="rows")(1)
+    assert X.shape == (6, 3) and y.shape == (6,) and y.dtype.kind == "i"
+    assert set(np.unique(y)) <= {0, 1}
+    assert {k: v.shape for k, v in parameters.items()} == {"W1": (3, 4), "b1": (4,),
+                                                           "W2": (4, 2), "b2": (2,)}
+    assert "examples in rows" in NetworkExamples((3, 2), layout="rows").description
+    with pytest.raises(InvalidArgument, match="layout='cols' is not a layout; use one of "
+                                              "columns, rows"):
+        NetworkExamples((3, 2), layout="cols")
 
 
 def test_case_examples_start_with_the_case_and_jitter_the_rest():
