@@ -17,7 +17,7 @@ def make_case(seed=1):
     """(X, Y, parameters) for a 3-4-1 network and 5 examples."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((3, 5))
-    Y = (rng.random((1, 5)) > 0.5).astype(float)
+    Y = np.array([[1.0, 0.0, 1.0, 1.0, 0.0]])   # both labels: a case with one label hides bugs
     parameters = {"W1": rng.standard_normal((4, 3)) * 0.5, "b1": np.zeros((4, 1)),
                   "W2": rng.standard_normal((1, 4)) * 0.5, "b2": np.zeros((1, 1))}
     return X, Y, parameters

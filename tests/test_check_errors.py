@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gcverify import InvalidArgument, check_backprop, check_gradients
+from gcverify import InvalidArgument, check_backprop, check_gradients, check_loss_and_grads
 from gcverify.models import notebook as nb
 
 X, Y, P = nb.gradient_check_n_test_case()
@@ -142,6 +142,16 @@ CASES = [
         id="epsilon large",
     ),
     pytest.param(
+        lambda: check_gradients(cost, G, P, epsilon=1),
+        "epsilon=1 is not a small step; pass e.g. epsilon=1e-7, or None for the default step",
+        id="epsilon one",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, epsilon=1.5),
+        "epsilon=1.5 is not a small step; pass e.g. epsilon=1e-7, or None for the default step",
+        id="epsilon between one and two",
+    ),
+    pytest.param(
         lambda: check_gradients(cost, G, P, method="forward"),
         "method='forward' is not a known method; use 'central', 'complex' or 'auto'",
         id="method unknown",
@@ -155,6 +165,16 @@ CASES = [
         lambda: check_gradients(cost, G, P, sample=0),
         "sample=0 is not a positive integer; pass the number of coordinates to check per block, or None for all",
         id="sample zero",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, sample=True),
+        "sample=True is not a positive integer; pass the number of coordinates to check per block, or None for all",
+        id="sample bool",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, sample=2.5),
+        "sample=2.5 is not a positive integer; pass the number of coordinates to check per block, or None for all",
+        id="sample float",
     ),
     pytest.param(
         lambda: check_gradients(cost, G, P, noise_limit="big"),
@@ -200,6 +220,21 @@ CASES = [
         lambda: check_backprop(F, lambda X, Y, c: [1], X, Y, P),
         "backward(X, Y, cache)=[1] is not a dict of arrays; give a dict like {'dW1': dW1, 'db1': db1}, as the notebook's backward_propagation_n returns",
         id="backward returns list",
+    ),
+    pytest.param(
+        lambda: check_loss_and_grads(3.0, P),
+        "f=3.0 is not callable; pass a function f(parameters) -> (loss, grads)",
+        id="f not callable",
+    ),
+    pytest.param(
+        lambda: check_loss_and_grads(lambda p: [1.0, {}], P),
+        "f(parameters)=[1.0, {}] is not a pair (loss, grads); return loss, grads",
+        id="f returns a list",
+    ),
+    pytest.param(
+        lambda: check_loss_and_grads(lambda p: (1.0, {}, None), P),
+        "f(parameters)=(1.0, {}, None) is not a pair (loss, grads); return loss, grads",
+        id="f returns a triple",
     ),
 ]
 

@@ -190,13 +190,17 @@ def test_run_is_the_main_job_with_a_summary_table(capsys, tmp_path):
     lines = out.splitlines()
     assert lines[0] == "gcverify run: the main job on the built-in default"
     steps = [line.split()[0] for line in lines
-             if line.strip().startswith(("notebook", "property", "mutation"))]
-    assert steps == ["notebook", "property", "mutation"]
+             if line.strip().startswith(("notebook", "property", "mutation", "sensitivity"))]
+    assert steps == ["notebook", "property", "mutation", "sensitivity"]
     assert re.search(r"reproduced: buggy 0\.2850931567\d* FAIL", out)
     assert "10 networks" in out and "no FAIL" in out
     assert "score 100.0 %" in out
+    assert "gcverify: 0 false alarms of " in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json",
-                                                          "report.md", "report.xml"]
+                                                          "report.md", "report.xml",
+                                                          "sensitivity"]
+    assert sorted(p.name for p in (tmp_path / "sensitivity").iterdir()) == [
+        "sensitivity.csv", "sensitivity.html", "sensitivity.json", "sensitivity.md"]
 
 
 def test_mutate_is_registered(capsys):

@@ -17,6 +17,7 @@ from gcverify import (
     assert_gradients_correct,
     check_backprop,
     check_gradients,
+    check_loss_and_grads,
 )
 from gcverify.cli import main
 from gcverify.models import notebook as nb
@@ -37,7 +38,7 @@ def test_the_table_covers_every_field_with_a_value_that_is_not_the_default():
         assert getattr(CheckOptions(), name) != value
 
 
-@pytest.mark.parametrize("function", [check_backprop, check_gradients,
+@pytest.mark.parametrize("function", [check_backprop, check_gradients, check_loss_and_grads,
                                       assert_backprop_correct, assert_gradients_correct])
 def test_each_field_is_an_explicit_keyword_with_the_options_default(function):
     parameters = inspect.signature(function).parameters
@@ -51,8 +52,10 @@ def test_each_field_is_an_explicit_keyword_with_the_options_default(function):
 def test_each_field_reaches_the_checker_from_the_api(name, value):
     cost = lambda p: nb.forward_propagation_n(X, Y, p)[0]  # noqa: E731
     gradients = B(X, Y, F(X, Y, P)[1])
+    loss_and_grads = lambda p: (cost(p), B(X, Y, F(X, Y, p)[1]))  # noqa: E731
     results = [check_backprop(F, B, X, Y, P, **{name: value}),
                check_gradients(cost, gradients, P, **{name: value}),
+               check_loss_and_grads(loss_and_grads, P, **{name: value}),
                assert_backprop_correct(F, B, X, Y, P, **{name: value}),
                assert_gradients_correct(cost, gradients, P, **{name: value})]
     for result in results:

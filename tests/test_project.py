@@ -22,7 +22,7 @@ def test_readme_starts_with_the_two_commands():
     commands = readme_commands()
     assert len(commands) == 2
     main_job, tests = commands
-    assert main_job.startswith("python -m pip install . && gcverify ")
+    assert main_job == "python -m pip install '.[plots]' && gcverify run"
     assert tests == "python -m pip install '.[test]' && python -m pytest"
 
 

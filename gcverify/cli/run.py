@@ -23,6 +23,7 @@ from gcverify.limits import default_memory_limit
 from gcverify.main_job import MainJob, run_main_job
 from gcverify.mutation.campaign import DEFAULT_EXAMPLES, usable_cores
 from gcverify.report import prepare_output, write_reports
+from gcverify.sensitivity.report import write_study
 
 __all__ = ["run"]
 
@@ -34,18 +35,20 @@ __all__ = ["run"]
               type=click.IntRange(min=1), help="Examples each mutant is checked on.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of the sweep and of the campaign's examples.")
-@output_option("the mutation reports")
+@output_option("the mutation reports (and the study's, in a sensitivity folder inside)")
 @jobs_option("Mutants run")
 @memory_limit_option
 @progress_option
 def run(n_networks: int, n_examples: int, seed: int, output: str, jobs: int | None,
         memory_limit: int | None, progress: bool | None) -> None:
     """The main job, on the built-in default: replay the notebook, sweep the property
-    over generated networks, run the mutation campaign on the notebook's backprop,
-    write the reports, and print a summary table.
+    over generated networks, run the mutation campaign on the notebook's backprop and
+    a short sensitivity study (five checkers' rules), write the reports (the study's
+    under OUTPUT/sensitivity), and print a summary table.
 
-    Exits 0 when the notebook is reproduced, no correct backprop failed and no
-    non-equivalent mutant survived; 1 otherwise; 2 for bad input (an unwritable
+    Exits 0 when the notebook is reproduced, no correct backprop failed, no
+    non-equivalent mutant survived and gcverify's rule had no false alarm and missed
+    no mutant in the study; 1 otherwise; 2 for bad input (an unwritable
     --output included, before anything runs); 130 if interrupted (the reports of what
     finished are written).
     """
@@ -58,6 +61,8 @@ def run(n_networks: int, n_examples: int, seed: int, output: str, jobs: int | No
                                progress=bar, on_phase=bar.phase if bar is not None else None)
         with deferred_interrupts():
             written = write_reports(job.campaign, folder)
+            if job.study is not None:
+                written.update(write_study(job.study, folder / "sensitivity"))
             _print_job(job, written)
         stopped = job.interrupted or interrupted()
     if stopped:
