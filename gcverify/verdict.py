@@ -32,12 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from gcverify.certificate import certificate
+from gcverify.coverage import ZERO_BARS as _ZERO_BARS
+from gcverify.coverage import coverage_note, dead_units, nonzero_beyond_error_bars
 from gcverify.diagnosis import diagnose_mismatch, is_transposed
 from gcverify.params import ParamLayout, gradient_key
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
 
 __all__ = [
-    "LOW_COVERAGE",
     "NOT_EXCLUDED",
     "Evidence",
     "Exclusion",
@@ -76,11 +77,6 @@ _EXCLUSION_LABELS = {Exclusion.KINK: "kink", Exclusion.ROUGH: "non-smooth cost",
 #: The exclusion code of a coordinate that is judged.
 NOT_EXCLUDED = -1
 _WORST_SHOWN = 3
-# A block is "zero" when |g| + |n| is within this many error bars of zero; a coordinate
-# is "covered" when its own |g| + |n| is beyond as many of its error bars.
-_ZERO_BARS = 3.0
-#: A block whose gradient coverage is below this share gets a note in the reasons.
-LOW_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -204,10 +200,9 @@ def _sums(evidence: Evidence) -> _Sums:
 
 
 def covered_coordinates(evidence: Evidence) -> np.ndarray:
-    """The judged coordinates whose gradient is distinguishable from zero:
-    ``|g| + |n| > 3 e`` (the notion of "zero" that makes a block uninformative, for one
-    coordinate). A dead ReLU unit's weights are not covered: any bug in their gradient
-    is invisible on these examples.
+    """The judged coordinates whose gradient is distinguishable from zero
+    (:func:`gcverify.coverage.nonzero_beyond_error_bars`): a dead ReLU unit's weights
+    are not covered, and any bug in their gradient is invisible on these examples.
 
     >>> from gcverify.params import ParamLayout
     >>> layout = ParamLayout.from_parameters({"W": np.zeros((1, 3))})
@@ -216,9 +211,8 @@ def covered_coordinates(evidence: Evidence) -> np.ndarray:
     ...     2e-7, 1e-3)).tolist()
     [True, False, False]
     """
-    with np.errstate(invalid="ignore"):
-        size = np.abs(evidence.analytic) + np.abs(evidence.numerical)
-        return evidence.judged & (size > _ZERO_BARS * evidence.error)
+    return evidence.judged & nonzero_beyond_error_bars(evidence.analytic, evidence.numerical,
+                                                       evidence.error)
 
 
 def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
@@ -228,7 +222,7 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
     worst = _worst_entries(evidence)
     excluded = _excluded_counts(evidence)
     largest = _largest_differences(evidence)
-    dead = _dead_units(evidence)
+    dead = dead_units(evidence.layout, covered_coordinates(evidence), evidence.judged)
     return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k],
                                dead[k])
             for k, name in enumerate(evidence.layout.names)}
@@ -351,24 +345,6 @@ def _largest_differences(evidence: Evidence) -> list[tuple[float, float]]:
     return found
 
 
-def _dead_units(evidence: Evidence) -> list[tuple[int, ...]]:
-    """For each block, its dead units: the indices along its first axis (a layer's units
-    for the notebook's ``W`` (units × inputs) and ``b``) with some coordinate evaluated
-    judged and none covered (:func:`covered_coordinates`)."""
-    layout, covered = evidence.layout, covered_coordinates(evidence)
-    found: list[tuple[int, ...]] = []
-    for k, shape in enumerate(layout.shapes):
-        span = slice(layout.offsets[k], layout.offsets[k + 1])
-        rows = shape[0] if shape else 1
-        if not layout.sizes[k]:
-            found.append(())
-            continue
-        live = covered[span].reshape(rows, -1).any(axis=1)
-        seen = evidence.judged[span].reshape(rows, -1).any(axis=1)
-        found.append(tuple(np.flatnonzero(seen & ~live).tolist()))
-    return found
-
-
 def _excluded_counts(evidence: Evidence) -> list[dict[str, int]]:
     """For each block, how many coordinates were excluded, by reason."""
     mask = evidence.excluded
@@ -463,25 +439,7 @@ def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], whole: Whol
     if quiet:
         notes.append(f"zero within the error bars here, so unverified at this point: "
                      f"{', '.join(quiet)}")
-    # An inconclusive block already says why (too noisy to tell zero from anything), and
-    # a block zero throughout is named just above.
-    low = [b for b in findings.values() if b.coverage < LOW_COVERAGE and b.informative
-           and b.verdict is not Verdict.INCONCLUSIVE]
-    if low:
-        notes.append(f"low gradient coverage (below {LOW_COVERAGE:.0%}), so a bug there "
-                     "could not show on these examples: "
-                     + "; ".join(_coverage_words(b) for b in low))
-    return notes
-
-
-def _coverage_words(block: BlockFinding) -> str:
-    """``dW1 covers 40 % (units 2, 5 dead on these examples)``."""
-    words = f"{block.gradient_key} covers {block.coverage:.0%}"
-    if block.dead_units:
-        units = ", ".join(str(unit) for unit in block.dead_units)
-        plural = "s" if len(block.dead_units) > 1 else ""
-        words += f" (unit{plural} {units} dead on these examples)"
-    return words
+    return notes + coverage_note(findings.values())
 
 
 def excluded_totals(evidence: Evidence) -> dict[str, int]:

@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pytest
 
+from gcverify.coverage import LOW_COVERAGE, ZERO_BARS
 from gcverify.params import ParamLayout
 from gcverify.result import Verdict
 from gcverify.verdict import (
-    LOW_COVERAGE,
     NOT_EXCLUDED,
     Evidence,
     Exclusion,
@@ -29,8 +29,8 @@ from gcverify.verdict import (
 from tests.test_verdict_rules import evidence
 
 
-def test_the_low_coverage_threshold_is_one_half():
-    assert LOW_COVERAGE == 0.5
+def test_the_low_coverage_threshold_is_one_half_and_zero_is_three_error_bars():
+    assert (LOW_COVERAGE, ZERO_BARS) == (0.5, 3.0)
 
 
 @pytest.mark.parametrize("g, n, e, covered", [
