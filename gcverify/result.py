@@ -282,7 +282,10 @@ class GradCheckResult:
         Non-finite numbers (a NaN difference, an infinite resolution) are None (JSON
         null), as in every JSON document gcverify writes; the text report shows them.
         ``options`` are the options checked with; ``method`` is the method used (with
-        ``method="auto"``, "complex" or "central").
+        ``method="auto"``, "complex" or "central"). ``sensitivity`` (the weakest block's,
+        top level) and each block's ``sensitivity`` hold ``relative_error``, ``tolerated``
+        and ``scaling`` (``[k_lo, k_hi]``, null when no factor passes), null where
+        nothing is certified; each block has its ``coverage`` and ``dead_units``.
 
         >>> from gcverify import MLP, check_backprop
         >>> net = MLP((2, 1))
