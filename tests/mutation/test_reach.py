@@ -99,3 +99,14 @@ def test_every_report_shows_the_mutants_not_reached():
     assert [m["outcome"] for m in document["mutants"]].count("not_reached") == 2
     xml = render_junit(result)
     assert 'skipped="3"' in xml and xml.count("not reached:") == 2
+
+
+def test_the_command_line_summary_lists_them(capsys):
+    from gcverify.cli.mutate import print_campaign
+
+    print_campaign(unreached_campaign(), {})
+    out = capsys.readouterr().out
+    assert "1 survived, 1 probably equivalent, 2 not reached by the examples" in out
+    assert "unreached" in out.splitlines()[5]                  # the family table's header
+    assert ("Not reached by the examples (2; left out of the score: add examples that "
+            "reach them):") in out
