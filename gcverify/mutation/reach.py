@@ -77,7 +77,8 @@ def differs_when_revived(original: Backprop, mutated: Backprop, examples: Sequen
                          unreached: np.ndarray,
                          matches: Callable[[np.ndarray, np.ndarray], bool]) -> tuple[int, int]:
     """On revived copies of the first examples (:data:`REVIVALS` each), how many give
-    the mutant a gradient different from the original's, and how many were compared
+    the mutant a gradient (or a cost) different from the original's, and how many were
+    compared
     (copies where either pass raises, or gives no finite gradient, are not counted).
     ``matches(g, g0)`` is the campaign's equivalence test."""
     differing = tried = 0
@@ -85,22 +86,24 @@ def differs_when_revived(original: Backprop, mutated: Backprop, examples: Sequen
         for draw in range(REVIVALS):
             revived = revived_parameters(parameters, unreached, seed=index * REVIVALS + draw)
             try:
-                g0 = _gradient(original, X, Y, revived)
-                g = _gradient(mutated, X, Y, revived)
+                g0, cost0 = _gradient_and_cost(original, X, Y, revived)
+                g, cost = _gradient_and_cost(mutated, X, Y, revived)
             except Exception:  # a mutant may fail in any way there: no evidence
                 continue
             if not (np.isfinite(g0).all() and g.shape == g0.shape):
                 continue
             tried += 1
-            differing += not matches(g, g0)
+            differing += not (matches(g, g0) and matches(cost, cost0))
     return differing, tried
 
 
-def _gradient(passes: Backprop, X: np.ndarray, Y: np.ndarray,
-              parameters: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The backward pass's flat gradient at ``parameters`` (on copies of everything)."""
+def _gradient_and_cost(passes: Backprop, X: np.ndarray, Y: np.ndarray,
+                       parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The backward pass's flat gradient at ``parameters``, and the forward's cost (as an
+    array of one value), on copies of everything."""
     layout = ParamLayout.from_parameters(parameters)
     X, Y = validate_data("X", X), validate_data("Y", Y)
     copies = {name: np.array(value) for name, value in parameters.items()}
-    _, cache = passes.forward(X.copy(), Y.copy(), copies)
-    return validate_gradients(passes.backward(X.copy(), Y.copy(), cache), layout).vector
+    cost, cache = passes.forward(X.copy(), Y.copy(), copies)
+    gradient = validate_gradients(passes.backward(X.copy(), Y.copy(), cache), layout).vector
+    return gradient, np.asarray(cost, dtype=np.float64).reshape(-1)[:1]

@@ -14,8 +14,14 @@ import json
 import numpy as np
 
 from gcverify import check_backprop
-from gcverify.mutation import Outcome, run_campaign
-from gcverify.mutation.reach import reached_coordinates, revived_parameters
+from gcverify.adapters import Backprop
+from gcverify.mutation import Equivalence, Outcome, run_campaign
+from gcverify.mutation.reach import (
+    REVIVALS,
+    differs_when_revived,
+    reached_coordinates,
+    revived_parameters,
+)
 from gcverify.report import render_html, render_json, render_junit, render_markdown
 from tests.mutation import tiny_network
 from tests.mutation.campaigns import pick, tiny_target, with_line
@@ -44,6 +50,32 @@ def test_revived_parameters_redraw_only_the_unreached_entries():
     assert not np.array_equal(revived["W1"][2], parameters["W1"][2])
     assert revived["b1"][2, 0] != parameters["b1"][2, 0]
     assert parameters["b1"][2, 0] == tiny_network.case()[2]["b1"][2, 0]  # not changed
+
+
+def _dead_unit_tripled(X, Y, cache):
+    grads = tiny_network.backward(X, Y, cache)
+    grads["dW1"][2] *= 3
+    return grads
+
+
+def _raises(X, Y, cache):
+    raise ValueError("boom")
+
+
+def test_revived_copies_tell_a_change_on_the_dead_unit_from_an_equivalent_one():
+    example = tiny_network.case()
+    unreached = np.zeros(21, dtype=bool)
+    unreached[DEAD_UNIT] = True
+    original = Backprop(tiny_network.forward, tiny_network.backward)
+    matches = Equivalence().matches
+    changed, tried = differs_when_revived(
+        original, Backprop(tiny_network.forward, _dead_unit_tripled), [example] * 2,
+        unreached, matches)
+    assert tried == 2 * REVIVALS and 0 < changed <= tried
+    assert differs_when_revived(original, original, [example], unreached,
+                                matches) == (0, REVIVALS)
+    assert differs_when_revived(original, Backprop(tiny_network.forward, _raises),
+                                [example], unreached, matches) == (0, 0)
 
 
 @functools.cache
