@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gcverify._version import __version__
 
 if TYPE_CHECKING:
+    from gcverify.certificate import Sensitivity
     from gcverify.check import (
         assert_backprop_correct,
         assert_gradients_correct,
@@ -44,6 +45,7 @@ _EXPORTS = {
     "check_backprop": "gcverify.check",
     "check_gradients": "gcverify.check",
     "check_loss_and_grads": "gcverify.check",
+    "Sensitivity": "gcverify.certificate",
     "GCVerifyError": "gcverify.errors",
     "InvalidArgument": "gcverify.errors",
     "MLP": "gcverify.models",
@@ -77,6 +79,7 @@ __all__ = [
     "NetworkCost",
     "Outcome",
     "ParamLayout",
+    "Sensitivity",
     "Verdict",
     "__version__",
     "assert_backprop_correct",

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gcverify.certificate import Sensitivity
 from gcverify.numdiff import COMPLEX_STEP, DEFAULT_STEP
 from gcverify.options import CheckOptions
 
@@ -108,6 +109,15 @@ class BlockFinding:
     of the judged coordinates sit at a kink, judged by the one-sided derivative that
     backprop takes there.
 
+    ``sensitivity`` is the block's certificate (:class:`~gcverify.certificate.Sensitivity`):
+    the smallest relative error ``‖δ‖ / ‖g‖`` this check would have FAILed, whatever its
+    direction, and the scale factors it would have let through (None when nothing was
+    judged or the gradient is not finite). ``coverage`` is the share of its judged
+    coordinates whose gradient is distinguishable from zero (``|g| + |n|`` beyond three
+    error bars; NaN when none was judged); ``dead_units`` the indices along its first
+    axis (the units of ``W`` and ``b``) whose judged coordinates all have a zero
+    gradient: a bug in their gradient could not show on these examples.
+
     >>> from gcverify import check_backprop
     >>> from gcverify.models import notebook as nb
     >>> X, Y, p = nb.gradient_check_n_test_case()
@@ -134,6 +144,25 @@ class BlockFinding:
     max_absolute: float = math.nan
     max_relative: float = math.nan
     at_kinks: int = 0
+    sensitivity: Sensitivity | None = None
+    coverage: float = math.nan
+    dead_units: tuple[int, ...] = ()
+
+    @property
+    def certifies(self) -> bool:
+        """Whether the certificate says something: the block is informative and its
+        gradient not zero."""
+        return (self.informative and self.sensitivity is not None
+                and math.isfinite(self.sensitivity.relative_error))
+
+    def certificate_line(self) -> str:
+        """The certificate in one line, as the text report prints it."""
+        if self.sensitivity is None:
+            return f"{self.gradient_key}: certifies nothing (nothing judged, or not finite)"
+        if not self.certifies:
+            return (f"{self.gradient_key}: certifies nothing (zero within the error bars, "
+                    "or too noisy, here)")
+        return self.sensitivity.describe(self.gradient_key)
 
     def __repr__(self) -> str:
         scale = "None" if self.scale is None else f"{self.scale:.4g}"
@@ -226,6 +255,23 @@ class GradCheckResult:
         return self.verdict is Verdict.PASS
 
     @property
+    def sensitivity(self) -> Sensitivity | None:
+        """The weakest block's certificate: the largest ``relative_error`` among the
+        blocks that certify something (:attr:`BlockFinding.certifies`). None when no block
+        does (a stationary point, nothing judged): such a check certifies nothing.
+
+        >>> from gcverify import MLP, check_backprop
+        >>> net = MLP((3, 4, 1))
+        >>> X, Y = net.make_batch(5)
+        >>> result = check_backprop(net.forward, net.backward, X, Y, net.init_parameters())
+        >>> result.sensitivity.relative_error < 1e-5
+        True
+        """
+        certified = [b.sensitivity for b in self.blocks.values()
+                     if b.certifies and b.sensitivity is not None]
+        return max(certified, key=lambda s: s.relative_error, default=None)
+
+    @property
     def mismatched(self) -> tuple[BlockFinding, ...]:
         """The blocks whose verdict is FAIL."""
         return tuple(b for b in self.blocks.values() if b.verdict is Verdict.FAIL)
@@ -236,7 +282,10 @@ class GradCheckResult:
         Non-finite numbers (a NaN difference, an infinite resolution) are None (JSON
         null), as in every JSON document gcverify writes; the text report shows them.
         ``options`` are the options checked with; ``method`` is the method used (with
-        ``method="auto"``, "complex" or "central").
+        ``method="auto"``, "complex" or "central"). ``sensitivity`` (the weakest block's,
+        top level) and each block's ``sensitivity`` hold ``relative_error``, ``tolerated``
+        and ``scaling`` (``[k_lo, k_hi]``, null when no factor passes), null where
+        nothing is certified; each block has its ``coverage`` and ``dead_units``.
 
         >>> from gcverify import MLP, check_backprop
         >>> net = MLP((2, 1))
@@ -257,6 +306,7 @@ class GradCheckResult:
             "n_at_kinks": self.n_at_kinks,
             "excluded": dict(self.excluded),
             "reasons": list(self.reasons),
+            "sensitivity": None if self.sensitivity is None else self.sensitivity.as_dict(),
             "blocks": {name: {
                 "verdict": block.verdict.value,
                 "difference": _json_number(block.difference),
@@ -268,6 +318,10 @@ class GradCheckResult:
                 "excluded": dict(block.excluded),
                 "informative": block.informative,
                 "diagnosis": block.diagnosis,
+                "sensitivity": (block.sensitivity.as_dict() if block.certifies
+                                and block.sensitivity is not None else None),
+                "coverage": _json_number(block.coverage),
+                "dead_units": list(block.dead_units),
                 "worst": [{"index": list(entry.index), "analytic": _json_number(entry.analytic),
                            "numerical": _json_number(entry.numerical),
                            "error": _json_number(entry.error)} for entry in block.worst],
@@ -316,6 +370,9 @@ class GradCheckResult:
         if any(not block.informative and block.judged for block in self.blocks.values()):
             lines.append("  * error bars wider than noise_limit: a mismatch this small "
                          "could not show")
+        lines += ["", "What this check would have caught (at this point, with these error "
+                  "bars):"]
+        lines += [f"  {block.certificate_line()}" for block in self.blocks.values()]
         if self.reasons:
             lines += ["", "Reasons:"] + [f"  - {reason}" for reason in self.reasons]
         return lines
@@ -341,6 +398,10 @@ def _number(value: float | None) -> str:
     return f"{value:.6g}" if value >= 1e-3 or value == 0 else f"{value:.4e}"
 
 
+def _percent(share: float) -> str:
+    return f"{share:.0%}" if math.isfinite(share) else "-"
+
+
 def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in counts.items() if count)
 
@@ -360,12 +421,13 @@ def _block_failure_lines(block: BlockFinding) -> list[str]:
 
 def _block_table_header() -> str:
     return (f"  {'block':<8} {'verdict':<13} {'difference':>12} {'scale':>9} "
-            f"{'judged':>9} {'resolution':>11}  excluded")
+            f"{'judged':>9} {'resolution':>11} {'coverage':>8}  excluded")
 
 
 def _block_table_row(block: BlockFinding) -> str:
     scale = "-" if block.scale is None else f"{block.scale:.4g}"
     verdict = str(block.verdict) + ("" if block.informative else "*")
     return (f"  {block.gradient_key:<8} {verdict:<13} {_number(block.difference):>12} {scale:>9} "
-            f"{f'{block.judged}/{block.size}':>9} {_number(block.resolution):>11}  "
+            f"{f'{block.judged}/{block.size}':>9} {_number(block.resolution):>11} "
+            f"{_percent(block.coverage):>8}  "
             f"{_counts({**block.excluded, 'one-sided at kink': block.at_kinks}) or '-'}")

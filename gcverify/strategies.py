@@ -8,7 +8,10 @@ the strategy is built, and a ``repr`` that shows only what you changed.
 * :func:`parameters` and :func:`batches` draw its parameters and a batch ``(X, Y)``;
 * :func:`cases` draws ``(X, Y, parameters)`` for one architecture, inside the domain;
 * :func:`networks` draws all of it as a :class:`Network`, which
-  :func:`~gcverify.check_backprop` takes directly: ``check_backprop(*network)``.
+  :func:`~gcverify.check_backprop` takes directly: ``check_backprop(*network)``;
+  ``min_coverage`` keeps only networks whose every block's gradient coverage (the
+  share of its coordinates the batch reaches: :mod:`gcverify.coverage`) is at least
+  that, for properties about bugs that a dead unit would hide.
 
 The domain
 ----------
@@ -39,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument as HypothesisInvalidArgument
 from hypothesis.extra import numpy as hnp
@@ -130,10 +134,10 @@ def _network_argument(net: Any) -> MLP:
 
 
 def _named(function: Callable[..., Any], name: str, *specs: type,
-           generic: bool = True) -> Callable[..., Any]:
+           generic: bool = True, extra: Mapping[str, Any] | None = None) -> Callable[..., Any]:
     """``st.composite(function)`` named ``name``, with the signature the drawn strategy's
     repr follows: ``function``'s positional parameters, then each field of ``specs``
-    (keyword-only, with its default), then ``generic``."""
+    (keyword-only, with its default), then ``generic``, then ``extra`` (name: default)."""
     function.__name__ = function.__qualname__ = name
     own = [p for p in inspect.signature(function).parameters.values()
            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
@@ -142,6 +146,8 @@ def _named(function: Callable[..., Any], name: str, *specs: type,
     if generic:
         keyword.append(inspect.Parameter("generic", inspect.Parameter.KEYWORD_ONLY,
                                          default=False))
+    keyword += [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default)
+                for key, default in (extra or {}).items()]
     function.__signature__ = inspect.Signature(own + keyword)  # type: ignore[attr-defined]
     return st.composite(function)
 
@@ -290,27 +296,61 @@ def networks(*, min_depth: int = _A.min_depth, max_depth: int = _A.max_depth,
              costs: str | Sequence[str] = _A.costs, min_examples: int = _D.min_examples,
              max_examples: int = _D.max_examples, max_magnitude: float = _D.max_magnitude,
              max_input: float = _D.max_input, max_logit: float = _D.max_logit,
-             generic: bool = False) -> st.SearchStrategy[Network]:
+             generic: bool = False,
+             min_coverage: float | None = None) -> st.SearchStrategy[Network]:
     """A reference network with its correct backprop, a batch and parameters.
 
     ``check_backprop(*network)`` checks it. Options are those of
-    :func:`architectures` and :func:`cases`.
+    :func:`architectures` and :func:`cases`. With ``min_coverage`` (a share in
+    ``[0, 1]``), every block of a drawn network has a gradient coverage
+    (:attr:`~gcverify.BlockFinding.coverage`, as ``check_backprop(*network)`` reports it)
+    of at least ``min_coverage``: up to :data:`_COVERAGE_TRIES` cases are drawn for the
+    architecture, and if none reaches it the draw is rejected (Hypothesis draws again;
+    a demanding bound on ReLU networks with few examples can exhaust its patience).
 
     >>> networks(max_depth=2, costs="naive")
     networks(max_depth=2, costs='naive')
+    >>> networks(min_coverage=0.9)
+    networks(min_coverage=0.9)
     """
     space = _validated(Architectures, locals())
     domain = _validated(Domain, locals())
-    return _networks(**_changed(space, domain, generic=generic))
+    if min_coverage is not None and not (
+            isinstance(min_coverage, (int, float)) and not isinstance(min_coverage, bool)
+            and 0 <= min_coverage <= 1):
+        raise _StrategyArgument(str(invalid_argument(
+            "min_coverage", min_coverage, "is not a share between 0 and 1",
+            "pass e.g. min_coverage=0.9, or None for any coverage")))
+    return _networks(**_changed(space, domain, generic=generic),
+                     **({} if min_coverage is None else {"min_coverage": min_coverage}))
 
 
-def _draw_network(draw: Any, *, generic: bool = False, **changed: Any) -> Network:
+# Cases drawn per architecture before a draw that must reach ``min_coverage`` gives up.
+_COVERAGE_TRIES = 4
+
+
+def _draw_network(draw: Any, *, generic: bool = False, min_coverage: float | None = None,
+                  **changed: Any) -> Network:
     space = {name: value for name, value in changed.items()
              if name in Architectures.__dataclass_fields__}
     domain = {name: value for name, value in changed.items() if name not in space}
     net = draw(_architectures(**space))
-    X, Y, drawn = draw(_cases(net, generic=generic, **domain))
-    return Network(net.forward, net.backward, X, Y, drawn)
+    for _ in range(_COVERAGE_TRIES if min_coverage is not None else 1):
+        X, Y, drawn = draw(_cases(net, generic=generic, **domain))
+        network = Network(net.forward, net.backward, X, Y, drawn)
+        if min_coverage is None or _coverage(network) >= min_coverage:
+            return network
+    reject()
 
 
-_networks = _named(_draw_network, "networks", Architectures, Domain)
+def _coverage(network: Network) -> float:
+    """The smallest gradient coverage of the network's blocks (0 where one has none)."""
+    from gcverify.check import check_backprop  # the checker, only when asked for
+
+    blocks = check_backprop(*network).blocks.values()
+    return min((b.coverage if b.coverage == b.coverage else 0.0 for b in blocks),
+               default=0.0)
+
+
+_networks = _named(_draw_network, "networks", Architectures, Domain,
+                   extra={"min_coverage": None})

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gcverify.certificate import certificate
+from gcverify.coverage import ZERO_BARS as _ZERO_BARS
+from gcverify.coverage import coverage_note, dead_units, nonzero_beyond_error_bars
 from gcverify.diagnosis import diagnose_mismatch, is_transposed
 from gcverify.params import ParamLayout, gradient_key
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
@@ -41,6 +44,7 @@ __all__ = [
     "Exclusion",
     "Judgement",
     "Whole",
+    "covered_coordinates",
     "excluded_totals",
     "judge",
     "judge_blocks",
@@ -73,8 +77,6 @@ _EXCLUSION_LABELS = {Exclusion.KINK: "kink", Exclusion.ROUGH: "non-smooth cost",
 #: The exclusion code of a coordinate that is judged.
 NOT_EXCLUDED = -1
 _WORST_SHOWN = 3
-# A block is "zero" when |g| + |n| is within this many error bars of zero.
-_ZERO_BARS = 3.0
 
 
 @dataclass(frozen=True)
@@ -168,12 +170,14 @@ class _Sums:
     g2: np.ndarray           # sum of g^2
     n2: np.ndarray           # sum of n^2
     gn: np.ndarray           # sum of g n
+    gd: np.ndarray           # sum of g (g - n)
     diff2: np.ndarray        # sum of (g - n)^2
     e2: np.ndarray           # sum of e^2
     excluded_g2: np.ndarray  # sum of g^2 over the excluded, unverified coordinates
     judged: np.ndarray       # how many judged
     nonfinite: np.ndarray    # how many judged analytic values are not finite
     at_kinks: np.ndarray     # how many judged by a one-sided derivative at a kink
+    covered: np.ndarray      # how many judged are distinguishable from zero
 
 
 def _sums(evidence: Evidence) -> _Sums:
@@ -189,9 +193,26 @@ def _sums(evidence: Evidence) -> _Sums:
         return np.bincount(blocks, weights=weights, minlength=count)
 
     # bincount reads boolean weights as 0.0 / 1.0: counts need no cast.
-    return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block((g - n) ** 2),
-                 per_block(e * e), per_block(gx * gx), per_block(judged),
-                 per_block(judged & ~finite), per_block(evidence.at_kinks))
+    return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block(g * (g - n)),
+                 per_block((g - n) ** 2), per_block(e * e), per_block(gx * gx),
+                 per_block(judged), per_block(judged & ~finite), per_block(evidence.at_kinks),
+                 per_block(covered_coordinates(evidence)))
+
+
+def covered_coordinates(evidence: Evidence) -> np.ndarray:
+    """The judged coordinates whose gradient is distinguishable from zero
+    (:func:`gcverify.coverage.nonzero_beyond_error_bars`): a dead ReLU unit's weights
+    are not covered, and any bug in their gradient is invisible on these examples.
+
+    >>> from gcverify.params import ParamLayout
+    >>> layout = ParamLayout.from_parameters({"W": np.zeros((1, 3))})
+    >>> covered_coordinates(Evidence(layout, np.array([1.0, 0.0, 2e-9]), np.array(
+    ...     [1.0, 0.0, 1e-9]), np.full(3, 1e-9), np.full(3, NOT_EXCLUDED), np.ones(3, bool),
+    ...     2e-7, 1e-3)).tolist()
+    [True, False, False]
+    """
+    return evidence.judged & nonzero_beyond_error_bars(evidence.analytic, evidence.numerical,
+                                                       evidence.error)
 
 
 def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
@@ -201,24 +222,32 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
     worst = _worst_entries(evidence)
     excluded = _excluded_counts(evidence)
     largest = _largest_differences(evidence)
-    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k])
+    dead = dead_units(evidence.layout, covered_coordinates(evidence), evidence.judged)
+    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k],
+                               dead[k])
             for k, name in enumerate(evidence.layout.names)}
 
 
 def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
                  excluded: dict[str, int], whole: Whole,
-                 largest: tuple[float, float]) -> BlockFinding:
+                 largest: tuple[float, float], dead: tuple[int, ...] = ()) -> BlockFinding:
     name = evidence.layout.names[k]
     key = evidence.key(k)
+    # The certificate reads the very sums the rule below reads: they cannot disagree.
+    sensitivity = certificate(g2=sums.g2[k], n2=sums.n2[k], gn=sums.gn[k], gd=sums.gd[k],
+                              diff2=sums.diff2[k], e2=sums.e2[k],
+                              threshold=evidence.threshold) if sums.judged[k] else None
+    coverage = float(sums.covered[k] / sums.judged[k]) if sums.judged[k] else math.nan
 
     def finding(verdict: Verdict, difference: float, scale: float | None, resolution: float,
                 diagnosis: str, informative: bool = True) -> BlockFinding:
         return BlockFinding(name, key, verdict, difference, scale, resolution,
                             evidence.layout.sizes[k], int(sums.judged[k]),
                             FrozenMap(excluded), worst, diagnosis, informative, *largest,
-                            int(sums.at_kinks[k]))
+                            int(sums.at_kinks[k]), sensitivity, coverage, dead)
 
     if sums.nonfinite[k]:
+        sensitivity = None           # a NaN in the gradient: nothing is certified
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
         return finding(Verdict.FAIL, math.nan, None, math.inf,
                        f"{key} has {bad.analytic} at {bad.index} ({int(sums.nonfinite[k])} "
@@ -410,7 +439,7 @@ def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], whole: Whol
     if quiet:
         notes.append(f"zero within the error bars here, so unverified at this point: "
                      f"{', '.join(quiet)}")
-    return notes
+    return notes + coverage_note(findings.values())
 
 
 def excluded_totals(evidence: Evidence) -> dict[str, int]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument as HypothesisInvalidArgument
 
-from gcverify import MLP, InvalidArgument
+from gcverify import MLP, InvalidArgument, check_backprop
 from gcverify.models import HIDDEN_ACTIVATIONS
 from gcverify.strategies import (
     MAX_LOGIT,
@@ -27,6 +27,7 @@ NET = MLP((4, 5, 3, 1), "relu", "naive")
     (architectures(), "architectures()"),
     (architectures(max_depth=2, activations="tanh"), "architectures(max_depth=2, activations='tanh')"),
     (networks(max_width=4, generic=True), "networks(max_width=4, generic=True)"),
+    (networks(max_depth=2, min_coverage=0.9), "networks(max_depth=2, min_coverage=0.9)"),
     (batches(NET, max_examples=3), f"batches({NET!r}, max_examples=3)"),
     (parameters(NET), f"parameters({NET!r})"),
     (cases(NET, max_logit=5.0), f"cases({NET!r}, max_logit=5.0)"),
@@ -55,6 +56,12 @@ def test_repr_shows_only_what_was_changed(strategy, text):
                                                  "pass e.g. max_logit=2.0"),
     (lambda: networks(max_input=-1.0), "max_input=-1.0 is not a positive finite number; "
                                        "pass e.g. max_input=2.0"),
+    (lambda: networks(min_coverage=1.5), "min_coverage=1.5 is not a share between 0 and 1; "
+                                         "pass e.g. min_coverage=0.9, or None for any coverage"),
+    (lambda: networks(min_coverage=-0.1), "min_coverage=-0.1 is not a share between 0 and 1; "
+                                          "pass e.g. min_coverage=0.9, or None for any coverage"),
+    (lambda: networks(min_coverage=True), "min_coverage=True is not a share between 0 and 1; "
+                                          "pass e.g. min_coverage=0.9, or None for any coverage"),
 ])
 def test_bad_options_are_rejected_up_front(build, message):
     with pytest.raises(InvalidArgument) as info:
@@ -132,3 +139,28 @@ def test_every_hidden_activation_and_cost_is_reachable():
     collect()
     assert found["activations"] == set(HIDDEN_ACTIVATIONS)
     assert found["costs"] == {"stable", "naive"}
+
+
+def _smallest_coverage(network):
+    return min(b.coverage for b in check_backprop(*network).blocks.values())
+
+
+@settings(max_examples=25, deadline=None)
+@given(networks(max_depth=3, max_width=6, activations="relu", min_coverage=0.9))
+def test_min_coverage_keeps_only_networks_whose_every_block_is_covered(network):
+    assert _smallest_coverage(network) >= 0.9
+
+
+@settings(max_examples=10, deadline=None)
+@given(networks(max_depth=2, max_width=4, generic=True, min_coverage=1.0))
+def test_full_coverage_can_be_required_of_generic_networks(network):
+    assert _smallest_coverage(network) == 1.0
+
+
+def test_without_min_coverage_relu_networks_have_dead_units():
+    # What the option is for: a single example leaves ReLU units dead.
+    found = find(networks(min_depth=2, max_depth=2, min_width=4, max_width=4,
+                          activations="relu", max_examples=1),
+                 lambda network: _smallest_coverage(network) < 0.9,
+                 settings=settings(max_examples=200, deadline=None))
+    assert _smallest_coverage(found) < 0.9

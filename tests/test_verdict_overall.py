@@ -102,7 +102,9 @@ def test_a_difference_above_the_threshold_but_within_the_error_bars_is_explained
 
 def test_the_within_the_bars_sentence_needs_a_difference_strictly_above_the_threshold():
     # |g - n| / (|g| + |n|) = 2 / 4, exactly the threshold: nothing to explain.
-    verdict, reasons = verdict_of({"W": [(3.0, 1.0, 3.0)]}, threshold=0.5, noise_limit=0.8)
+    # (An error bar of 1, not 3: with |g| + |n| = 4 within three bars of zero, the
+    # coordinate would not be covered, and the note on coverage would say so.)
+    verdict, reasons = verdict_of({"W": [(3.0, 1.0, 1.0)]}, threshold=0.5, noise_limit=0.8)
     assert (verdict, reasons) == (Verdict.PASS, [])
 
 

@@ -236,12 +236,12 @@ def print_campaign(result: CampaignResult, written: dict[str, Path]) -> None:
     click.secho(result.summary(), fg=_TONES[headline_tone(result)], bold=True)
     click.echo()
     click.echo(f"  {'family':<12} {'mutants':>7} {'killed':>6} {'error':>6} {'timeout':>7} "
-               f"{'survived':>8} {'equiv.':>6} {'score':>8}")
+               f"{'survived':>8} {'unreached':>9} {'equiv.':>6} {'score':>8}")
     for family, row in result.families.items():
         click.echo(f"  {family:<12} {row.total:>7} {row[Outcome.KILLED]:>6} "
                    f"{row[Outcome.KILLED_BY_ERROR]:>6} {row[Outcome.TIMEOUT]:>7} "
-                   f"{row[Outcome.SURVIVED]:>8} {row[Outcome.EQUIVALENT]:>6} "
-                   f"{percent(row.score):>8}")
+                   f"{row[Outcome.SURVIVED]:>8} {row[Outcome.NOT_REACHED]:>9} "
+                   f"{row[Outcome.EQUIVALENT]:>6} {percent(row.score):>8}")
     click.echo()
     if result.survivors:
         click.secho(f"Survivors ({len(result.survivors)}):", fg="red", bold=True)
@@ -249,6 +249,11 @@ def print_campaign(result: CampaignResult, written: dict[str, Path]) -> None:
             click.echo(f"  {survivor.summary()}")
     else:
         click.echo("Survivors: none.")
+    if result.not_reached:
+        click.secho(f"Not reached by the examples ({len(result.not_reached)}; left out of the "
+                    "score: add examples that reach them):", fg="yellow", bold=True)
+        for unreached in result.not_reached:
+            click.echo(f"  {unreached.summary()}")
     if note := stopped_note(result):
         click.secho(note, fg="yellow", bold=True)
     click.echo("Reports: " + ", ".join(str(path) for path in written.values()))

@@ -32,6 +32,7 @@ from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
 from gcverify.failure import FailureKind, UserCodeFailed
 from gcverify.mutation.examples import Example, validate_example
+from gcverify.mutation.reach import reached_coordinates
 from gcverify.mutation.results import ExampleRun, ExampleStatus
 from gcverify.mutation.targets import Target
 from gcverify.options import CheckOptions
@@ -45,14 +46,17 @@ __all__ = ["Baseline", "check_diagnosis", "cost_of", "deviation", "finite", "qui
 @dataclass(frozen=True)
 class Baseline:
     """The examples, the original's check on each (``runs``), its gradients
-    (``analytic``, flat) and costs (as arrays of one value), and the wall ``seconds``
-    it all took."""
+    (``analytic``, flat) and costs (as arrays of one value), the coordinates each
+    example reaches (``reached``, flat masks:
+    :func:`~gcverify.mutation.reach.reached_coordinates`), and the wall ``seconds`` it
+    all took."""
 
     examples: tuple[Example, ...]
     runs: tuple[ExampleRun, ...]
     analytic: tuple[np.ndarray, ...]
     costs: tuple[np.ndarray, ...] = ()
     seconds: float = field(default=0.0, compare=False)
+    reached: tuple[np.ndarray, ...] = ()
 
 
 def run_baseline(target: Target, examples: int, options: CheckOptions, *,
@@ -70,8 +74,8 @@ def run_baseline(target: Target, examples: int, options: CheckOptions, *,
         if report.failure.kind is FailureKind.INTERRUPTED:
             raise KeyboardInterrupt
         raise UserCodeFailed(report.failure)
-    cases, runs, analytic, costs = report.value
-    return Baseline(cases, runs, analytic, costs, report.seconds)
+    cases, runs, analytic, costs, reached = report.value
+    return Baseline(cases, runs, analytic, costs, report.seconds, reached)
 
 
 def user_files(target: Target) -> tuple[str, ...]:
@@ -99,11 +103,11 @@ def user_files(target: Target) -> tuple[str, ...]:
 
 def _baseline(target: Target, examples: int, options: CheckOptions
               ) -> tuple[tuple[Example, ...], tuple[ExampleRun, ...], tuple[np.ndarray, ...],
-                         tuple[np.ndarray, ...]]:
+                         tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """In the child: the examples, and the original on each (it must not FAIL)."""
     cases = tuple(validate_example(target.examples(i), f"examples({i})")
                   for i in range(examples))
-    runs, analytic, costs = [], [], []
+    runs, analytic, costs, reached = [], [], [], []
     for index, (X, Y, parameters) in enumerate(cases):
         with quiet():
             result = check_backprop(target.forward, target.backward, X, Y, parameters,
@@ -119,7 +123,8 @@ def _baseline(target: Target, examples: int, options: CheckOptions
         runs.append(ExampleRun(index, ExampleStatus.of(result.verdict),
                                finite(result.difference), check_diagnosis(result), 0.0, True))
         analytic.append(np.array(result.analytic))
-    return cases, tuple(runs), tuple(analytic), tuple(costs)
+        reached.append(reached_coordinates(result))
+    return cases, tuple(runs), tuple(analytic), tuple(costs), tuple(reached)
 
 
 def cost_of(forward: Callable[..., Any], X: np.ndarray, Y: np.ndarray,

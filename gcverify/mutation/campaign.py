@@ -13,14 +13,20 @@ memory limit, and sorts it into one :class:`~gcverify.mutation.results.Outcome`:
   interpreter. A crash is not a gradient-check kill, so these are counted apart;
 * **timeout**: it did not finish within the time limit;
 * **equivalent**: its gradients and its cost equal the original's within rounding on
-  every example ("probably equivalent": examples prove difference, never equality);
+  every example ("probably equivalent": examples prove difference, never equality),
+  and on copies of them where the coordinates no example reaches are revived;
+* **not reached**: its cost equals the original's and its gradients differ only where
+  the examples do not reach (their gradient is zero there within the error bars: dead
+  units), on the examples or on those revived copies (:mod:`~gcverify.mutation.reach`;
+  mutmut's "no tests");
 * **survived**: none of the above; the gradients differ and the check missed it.
 
 The **detection rate** of a mutant is the share of examples on which the check FAILs.
-The **score** is ``(killed + killed_by_error + timeout) / (total - equivalent)``: the
-share of non-equivalent mutants that did not survive (it is 100 % exactly when none
-survived); the **check score** ``killed / (total - equivalent - killed_by_error -
-timeout)`` is the share the gradient check itself caught among those that ran.
+The **score** is ``(killed + killed_by_error + timeout) / (total - equivalent -
+not_reached)``: the share of the mutants the examples can judge that did not survive (it
+is 100 % exactly when none survived); the **check score** ``killed / (total - equivalent
+- not_reached - killed_by_error - timeout)`` is the share the gradient check itself
+caught among those that ran. A mutant not reached is neither detected nor survived.
 
 Examples
 --------
@@ -38,7 +44,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -67,6 +72,8 @@ from gcverify.mutation.engine import Mutant, mutate
 from gcverify.mutation.examples import Example
 from gcverify.mutation.isolation import run_isolated, start_method
 from gcverify.mutation.operators import OPERATORS, Operator
+from gcverify.mutation.outcomes import Evaluation, sort_outcome
+from gcverify.mutation.reach import differs_when_revived
 from gcverify.mutation.rebuild import namespace_with
 from gcverify.mutation.results import (
     CampaignResult,
@@ -114,6 +121,7 @@ class _Job:
     build: Callable[[Mapping[str, Any]], Backprop]
     costs: tuple[np.ndarray, ...]
     layout: str
+    reached: tuple[np.ndarray, ...] = ()
 
     @classmethod
     def of(cls, target: Target, baseline: Baseline, options: CheckOptions,
@@ -121,13 +129,16 @@ class _Job:
         assert target.build is not None  # Target.__post_init__ sets it
         return cls(target.forward, target.backward, target.namespace, baseline.examples,
                    baseline.analytic, options, Equivalence(), memory_limit, target.mutated,
-                   target.build, baseline.costs, target.layout)
+                   target.build, baseline.costs, target.layout, baseline.reached)
 
-
-@dataclass(frozen=True)
-class _Evaluation:
-    runs: tuple[ExampleRun, ...]
-    killing: KillingExample | None
+    @property
+    def unreached(self) -> np.ndarray:
+        """The coordinates no example reaches (a flat mask; none if unknown or if the
+        examples' layouts differ)."""
+        shapes = {mask.shape for mask in self.reached}
+        if len(shapes) != 1:
+            return np.zeros(0, dtype=bool)
+        return ~np.logical_or.reduce(self.reached)
 
 
 def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
@@ -250,7 +261,7 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
 
         def finished(index: int, report: ChildReport) -> None:
             assert mutants is not None
-            record(index, _result(mutants[index], report, examples, memory_limit))
+            record(index, sort_outcome(mutants[index], report, examples, memory_limit))
 
         lost = None
         if executor is None:
@@ -350,7 +361,7 @@ def usable_cores() -> int:
 
 # --- in the child ------------------------------------------------------------------------
 
-def _evaluate(job: _Job, mutant: Mutant) -> _Evaluation:
+def _evaluate(job: _Job, mutant: Mutant) -> Evaluation:
     """Check ``mutant`` on every example (runs in a child process), through the passes
     built from a namespace where it replaces its function."""
     with quiet():
@@ -364,7 +375,13 @@ def _evaluate(job: _Job, mutant: Mutant) -> _Evaluation:
                     and run.status is ExampleStatus.FAIL:
                 first_failure = (index, result)
         killing = _killing_example(job, mutated, *first_failure) if first_failure else None
-    return _Evaluation(tuple(runs), killing)
+        unreached = job.unreached
+        revived = (0, 0)
+        if killing is None and unreached.any() and all(run.matches for run in runs):
+            # Equal on every example: equivalent, or a change the examples never reach.
+            revived = differs_when_revived(Backprop(job.forward, job.original), mutated,
+                                           job.examples, unreached, job.equivalence.matches)
+    return Evaluation(tuple(runs), killing, revived, int(unreached.sum()))
 
 
 def _run_example(job: _Job, mutated: Backprop, index: int, X: np.ndarray, Y: np.ndarray,
@@ -381,10 +398,23 @@ def _run_example(job: _Job, mutated: Backprop, index: int, X: np.ndarray, Y: np.
         return ExampleRun(index, ExampleStatus.ERROR, None, text, None, False), None
     analytic = np.asarray(result.analytic)
     pairs = ((analytic, job.baseline[index]), (cost, job.costs[index]))
+    matches = all(job.equivalence.matches(*p) for p in pairs)
     run = ExampleRun(index, ExampleStatus.of(result.verdict), finite(result.difference),
                      check_diagnosis(result), finite(max(deviation(*p) for p in pairs)),
-                     all(job.equivalence.matches(*p) for p in pairs))
+                     matches, not matches and _reached(job, index, analytic, cost))
     return run, result
+
+
+def _reached(job: _Job, index: int, analytic: np.ndarray, cost: np.ndarray) -> bool:
+    """Whether the mutant's change shows where example ``index`` reaches: its cost
+    differs, or its gradient does at a coordinate the example reaches (always, when
+    the baseline does not say which it reaches)."""
+    if not job.equivalence.matches(cost, job.costs[index]):
+        return True
+    original = job.baseline[index]
+    if index >= len(job.reached) or analytic.shape != original.shape:
+        return True
+    return bool((job.equivalence.differing(analytic, original) & job.reached[index]).any())
 
 
 def _killing_example(job: _Job, mutated: Backprop, index: int,
@@ -392,58 +422,3 @@ def _killing_example(job: _Job, mutated: Backprop, index: int,
     """The failing example, shrunk (:func:`~gcverify.mutation.shrinking.shrunk`)."""
     return shrunk(mutated, Backprop(job.forward, job.original), index, job.examples[index],
                   result, job.options.as_dict(), job.layout)
-
-
-# --- back in the parent -----------------------------------------------------------------
-
-def _result(mutant: Mutant, report: ChildReport, n_examples: int,
-            memory_limit: int) -> MutantResult:
-    """Sort a finished mutant into its outcome, with the evidence."""
-    failure = report.failure
-    if failure is not None and failure.kind is FailureKind.TIMEOUT:
-        return MutantResult(mutant, Outcome.TIMEOUT, (), "did not finish within the time limit",
-                            seconds=report.seconds)
-    if failure is not None:
-        error = f"the mutant {failure.describe()}"
-        evidence = {FailureKind.CRASHED: f"the mutant crashed the interpreter: it "
-                                         f"{failure.describe()}",
-                    FailureKind.MEMORY: error}.get(
-            failure.kind, f"{error} before any example was checked")
-        return MutantResult(mutant, Outcome.KILLED_BY_ERROR, (), evidence, error=error,
-                            seconds=report.seconds)
-    evaluation: _Evaluation = report.value
-    runs = evaluation.runs
-    statuses = Counter(run.status for run in runs)
-    errors = [run for run in runs if run.status is ExampleStatus.ERROR]
-    if evaluation.killing is not None:
-        killing = evaluation.killing
-        evidence = (f"the check FAILs on {statuses[ExampleStatus.FAIL]} of {n_examples} "
-                    f"examples; first on example {killing.index}: {killing.diagnosis}")
-        if errors:
-            evidence += f"; it raised on {len(errors)} other{'s' * (len(errors) != 1)}"
-        return MutantResult(mutant, Outcome.KILLED, runs, evidence, killing,
-                            errors[0].diagnosis if errors else None, report.seconds)
-    if errors:
-        first = errors[0]
-        if first.diagnosis.startswith(Failure(FailureKind.MEMORY).describe()):
-            evidence = (f"{first.diagnosis} on {len(errors)} of {n_examples} examples; the "
-                        "check FAILs on none")
-        else:
-            evidence = (f"raised on {len(errors)} of {n_examples} examples (first on example "
-                        f"{first.index}: {first.diagnosis}); the check FAILs on none")
-        return MutantResult(mutant, Outcome.KILLED_BY_ERROR, runs, evidence, None,
-                            first.diagnosis, report.seconds)
-    deviations = [run.deviation for run in runs if run.deviation is not None]
-    largest = max(deviations, default=0.0)
-    what = "its cost and gradients" if mutant.role == "cost" else "its gradients"
-    if all(run.matches for run in runs):
-        evidence = (f"{what} equal the original's within rounding on all {n_examples} "
-                    f"examples (largest relative deviation {largest:.1e})")
-        return MutantResult(mutant, Outcome.EQUIVALENT, runs, evidence, seconds=report.seconds)
-    differing = sum(not run.matches for run in runs)
-    shown = ", ".join(f"{statuses[status]} {status}" for status in
-                      (ExampleStatus.PASS, ExampleStatus.INCONCLUSIVE) if statuses[status])
-    evidence = (f"{what} differ from the original's on {differing} of {n_examples} "
-                f"examples (largest relative deviation {largest:.2g}), yet the check gave "
-                f"{shown}")
-    return MutantResult(mutant, Outcome.SURVIVED, runs, evidence, seconds=report.seconds)

@@ -43,6 +43,11 @@ class Outcome(enum.Enum):
     """What became of a mutant: its ``value`` (as in ``report.json``), its ``label`` (as
     reports print it), and whether it is ``detected`` (counts towards the score).
 
+    ``NOT_REACHED`` (like mutmut's "no tests") is a mutant the examples do not reach:
+    its gradient differs from the original's only where their gradient is zero (dead
+    units), or nowhere on them but somewhere once those coordinates are revived. It is
+    neither detected nor a survivor, and is left out of the score like an equivalent one.
+
     >>> [o.value for o in Outcome if o.detected]
     ['killed', 'killed_by_error', 'timeout']
     """
@@ -51,6 +56,7 @@ class Outcome(enum.Enum):
     KILLED_BY_ERROR = "killed_by_error"
     TIMEOUT = "timeout"
     SURVIVED = "survived"
+    NOT_REACHED = "not_reached"
     EQUIVALENT = "equivalent"
 
     @property
@@ -77,6 +83,7 @@ _OUTCOME_WORDS = {
                               "killed by an error (exception, wrong shape, memory, crash)"),
     Outcome.TIMEOUT: ("timeout", "timed out"),
     Outcome.SURVIVED: ("survived", "survived"),
+    Outcome.NOT_REACHED: ("not reached", "not reached by the examples"),
     Outcome.EQUIVALENT: ("probably equivalent", "probably equivalent"),
 }
 
@@ -115,9 +122,17 @@ class Equivalence:
     atol: float = 1e-15
 
     def matches(self, gradient: np.ndarray, original: np.ndarray) -> bool:
+        return not self.differing(gradient, original).any()
+
+    def differing(self, gradient: np.ndarray, original: np.ndarray) -> np.ndarray:
+        """Where ``gradient`` differs from ``original`` beyond rounding (entrywise).
+
+        >>> Equivalence().differing(np.array([1.0, 2.0]), np.array([1.0, 2.5])).tolist()
+        [False, True]
+        """
         scale = float(np.max(np.abs(original))) if original.size else 0.0
         gap = np.abs(gradient - original)
-        return bool(np.all(gap <= self.rtol * np.abs(original) + self.atol * scale))
+        return ~(gap <= self.rtol * np.abs(original) + self.atol * scale)
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,10 @@ class ExampleRun:
     ``status`` is its :class:`ExampleStatus`; ``diagnosis`` the mismatched blocks'
     diagnoses (or the check's summary, or the error); ``deviation`` the largest
     ``|g - g0| / max|g0|`` against the original's gradient ``g0`` (None when not
-    finite or on error); ``matches`` whether ``g`` equals ``g0`` within rounding.
+    finite or on error); ``matches`` whether ``g`` equals ``g0`` within rounding;
+    ``reached`` whether the mutant's change shows where this example reaches: its cost
+    differs, or its gradient does at a coordinate whose original gradient is not zero
+    within the error bars (:func:`gcverify.coverage.nonzero_beyond_error_bars`).
 
     >>> run = ExampleRun(0, ExampleStatus.FAIL, 0.333, "dW2 ≈ 2.000 × numerical", 0.5, False)
     >>> run.status, run.matches
@@ -140,6 +158,7 @@ class ExampleRun:
     diagnosis: str
     deviation: float | None
     matches: bool
+    reached: bool = True
 
 
 @dataclass(frozen=True)
@@ -223,9 +242,10 @@ class MutantResult:
 class Counts:
     """How many finished mutants had each outcome, and the scores they give.
 
-    ``score = (killed + killed_by_error + timeout) / (total - equivalent)``; ``check_score
-    = killed / (total - equivalent - killed_by_error - timeout)``; each None when its
-    denominator is 0.
+    ``score = (killed + killed_by_error + timeout) / (total - equivalent - not_reached)``;
+    ``check_score = killed / (total - equivalent - not_reached - killed_by_error -
+    timeout)``; each None when its denominator is 0. A mutant the examples do not reach
+    is neither detected nor survived: like mutmut's "no tests", it is left out.
 
     >>> Counts.of([]).score is None
     True
@@ -248,8 +268,8 @@ class Counts:
 
     @property
     def judged(self) -> int:
-        """Non-equivalent mutants."""
-        return self.total - self[Outcome.EQUIVALENT]
+        """Mutants that are neither probably equivalent nor out of the examples' reach."""
+        return self.total - self[Outcome.EQUIVALENT] - self[Outcome.NOT_REACHED]
 
     @property
     def score(self) -> float | None:
@@ -305,12 +325,12 @@ class CampaignResult:
 
     @property
     def score(self) -> float | None:
-        """``(killed + killed_by_error + timeout) / (total - equivalent)``."""
+        """``(killed + killed_by_error + timeout) / (total - equivalent - not_reached)``."""
         return self.counts.score
 
     @property
     def check_score(self) -> float | None:
-        """``killed / (total - equivalent - killed_by_error - timeout)``."""
+        """``killed / (total - equivalent - not_reached - killed_by_error - timeout)``."""
         return self.counts.check_score
 
     @property
@@ -340,6 +360,11 @@ class CampaignResult:
         return self.with_outcome(Outcome.EQUIVALENT)
 
     @property
+    def not_reached(self) -> tuple[MutantResult, ...]:
+        """The mutants the examples do not reach (:attr:`Outcome.NOT_REACHED`)."""
+        return self.with_outcome(Outcome.NOT_REACHED)
+
+    @property
     def complete(self) -> bool:
         """Whether the campaign ran to the end: neither Ctrl-C nor a lost executor
         stopped it."""
@@ -359,6 +384,8 @@ class CampaignResult:
                 f"{counts[Outcome.KILLED_BY_ERROR]} by an error, {counts[Outcome.TIMEOUT]} "
                 f"timed out, {counts[Outcome.SURVIVED]} survived, "
                 f"{counts[Outcome.EQUIVALENT]} probably equivalent")
+        if counts[Outcome.NOT_REACHED]:
+            line += f", {counts[Outcome.NOT_REACHED]} not reached by the examples"
         if self.interrupted:
             line += f" (interrupted: {len(self.not_run)} not run)"
         elif self.lost:

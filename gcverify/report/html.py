@@ -134,7 +134,8 @@ def render_html(result: CampaignResult) -> str:
         f'<tr><td>{_e(label)}</td><td class="n">{value}</td></tr>'
         for label, value in outcome_rows) + "</table>")
     parts.append(
-        f"<p>Score = detected / (total − equivalent) = {_e(percent(result.score))}; the "
+        f"<p>Score = detected / (total − equivalent − not reached) = "
+        f"{_e(percent(result.score))}; the "
         f"gradient check alone caught {_e(percent(result.check_score))} of the mutants that "
         f"ran without error. Each mutant was checked with <code>check_backprop</code> "
         f"(threshold {_e(options.threshold)}, method {_e(options.method)}) on "
@@ -142,7 +143,7 @@ def render_html(result: CampaignResult) -> str:
         f"{_e(result.seed)}, gcverify {_e(result.tool_version)}.</p>")
     parts.append("<h2>By operator family</h2><table><tr><th>family</th><th>mutants</th>"
                  "<th>killed</th><th>by error</th><th>timeout</th><th>survived</th>"
-                 "<th>equivalent</th><th>score</th></tr>")
+                 "<th>not reached</th><th>equivalent</th><th>score</th></tr>")
     for family, row in result.families.items():
         cells = "".join(f'<td class="n">{count}</td>'
                         for count in (row.total, *(row[outcome] for outcome in Outcome)))
@@ -153,6 +154,12 @@ def render_html(result: CampaignResult) -> str:
         parts += [_section(r) for r in result.survivors]
     else:
         parts.append("<p>None: the check caught every mutant that changes the gradient.</p>")
+    if result.not_reached:
+        parts.append("<h2>Not reached by the examples</h2><p>Their gradients differ from "
+                     "the original's only where the examples' gradient is zero (dead "
+                     "units): the examples cannot show these bugs. They are left out of "
+                     "the score; add examples that reach them.</p>")
+        parts += [_section(r) for r in result.not_reached]
     if result.equivalents:
         parts.append("<h2>Probably equivalent</h2><p>Their gradients equal the original's "
                      "within rounding on every example; they are left out of the score.</p>")

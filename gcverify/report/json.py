@@ -1,10 +1,10 @@
 """``report.json``: the campaign as data, in the documented schema ``report.schema.json``.
 
-The document (schema version 2) holds, in this order:
+The document (schema version 3) holds, in this order:
 
 ``schema_version``
-    2. Readers should refuse a version they do not know. (Version 1 called
-    ``failing_examples`` ``detected``.)
+    3. Readers should refuse a version they do not know. (Version 2 had no
+    ``not_reached`` outcome; version 1 called ``failing_examples`` ``detected``.)
 ``tool``
     ``{"name": "gcverify", "version": ...}``.
 ``seed``
@@ -26,15 +26,18 @@ The document (schema version 2) holds, in this order:
     scheduler lost: the campaign stopped early); the ids of the mutants left unrun.
 ``summary``
     ``total`` (mutants that finished), ``killed``, ``killed_by_error``, ``timeout``,
-    ``survived``, ``equivalent``, ``score`` = (killed + killed_by_error + timeout) /
-    (total - equivalent) and ``check_score`` = killed / (total - equivalent -
-    killed_by_error - timeout); a score is null when its denominator is 0.
+    ``survived``, ``not_reached`` (the examples do not reach the change: neither
+    detected nor survived), ``equivalent``, ``score`` = (killed + killed_by_error +
+    timeout) / (total - equivalent - not_reached) and ``check_score`` = killed / (total -
+    equivalent - not_reached - killed_by_error - timeout); a score is null when its
+    denominator is 0.
 ``families``
     The same counts and scores per operator family, with a ``description``.
 ``mutants``
     One object per finished mutant: ``id`` (stable across runs), ``operator``,
     ``family``, ``line``, ``description``, ``diff`` (unified), ``outcome`` (one of
-    ``killed``, ``killed_by_error``, ``timeout``, ``survived``, ``equivalent``),
+    ``killed``, ``killed_by_error``, ``timeout``, ``survived``, ``not_reached``,
+    ``equivalent``),
     ``evidence`` (one sentence), ``error``, ``difference`` (on the killing example),
     ``detection_rate`` (share of examples whose check FAILs; null if none ran),
     ``failing_examples``, ``examples_run``, ``verdicts`` (per example: pass, fail,
@@ -70,14 +73,14 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "load_schema", "render_json", "report_document"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``report.json``, shipped with gcverify.
 
     >>> load_schema()["properties"]["schema_version"]
-    {'const': 2, 'description': 'Version of this schema.'}
+    {'const': 3, 'description': 'Version of this schema.'}
     """
     text = resources.files("gcverify.report").joinpath("report.schema.json").read_text(
         encoding="utf-8")

@@ -41,7 +41,7 @@ def render_junit(result: CampaignResult) -> str:
     """
     counts = result.counts
     survived = counts[Outcome.SURVIVED]
-    skipped = counts[Outcome.EQUIVALENT] + len(result.not_run)
+    skipped = counts[Outcome.EQUIVALENT] + counts[Outcome.NOT_REACHED] + len(result.not_run)
     total_seconds = f"{result.timing.get('total', 0.0):.3f}"
     suites = ET.Element("testsuites", name="gcverify mutate",
                         tests=str(counts.total + len(result.not_run)),
@@ -68,7 +68,7 @@ def render_junit(result: CampaignResult) -> str:
         if outcome is Outcome.SURVIVED:
             failure = ET.SubElement(case, "failure", type=outcome.value, message=_text(said))
             failure.text = _text(f"{mutant_result.evidence}\n\n{mutant.diff}\n")
-        elif outcome is Outcome.EQUIVALENT:
+        elif outcome in (Outcome.EQUIVALENT, Outcome.NOT_REACHED):
             ET.SubElement(case, "skipped", message=_text(said))
         else:
             out = ET.SubElement(case, "system-out")

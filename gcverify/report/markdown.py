@@ -76,7 +76,8 @@ def render_markdown(result: CampaignResult) -> str:
         lines.append(f"| {bold}{outcome.description}{bold} | {bold}{counts[outcome]}{bold} |")
     lines += [
         f"| total | {counts.total} |", "",
-        f"Score = detected / (total − equivalent) = {percent(result.score)}; the gradient "
+        f"Score = detected / (total − equivalent − not reached) = {percent(result.score)}; "
+        "the gradient "
         f"check alone caught {percent(result.check_score)} of the mutants that ran without "
         "error.", "",
         f"Each mutant of {inline_code(target.source.name)} (line {target.source.first_line}) was "
@@ -85,8 +86,9 @@ def render_markdown(result: CampaignResult) -> str:
         f"{result.n_examples} examples: {markdown_text(target.example_description)}. Seed "
         f"{result.seed}, gcverify {markdown_text(result.tool_version)}.", "",
         "### By operator family", "",
-        "| family | mutants | killed | by error | timeout | survived | equivalent | score |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| family | mutants | killed | by error | timeout | survived | not reached "
+        "| equivalent | score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for family, row in result.families.items():
         cells = " | ".join(str(count) for count in (row.total, *(row[o] for o in Outcome)))
@@ -99,6 +101,13 @@ def render_markdown(result: CampaignResult) -> str:
             lines += _mutant_block(mutant_result)
     else:
         lines += ["None: the check caught every mutant that changes the gradient.", ""]
+    if result.not_reached:
+        lines += ["### Not reached by the examples", "",
+                  "Their gradients differ from the original's only where the examples' "
+                  "gradient is zero (dead units): the examples cannot show these bugs. "
+                  "They are left out of the score; add examples that reach them.", ""]
+        for mutant_result in result.not_reached:
+            lines += _mutant_block(mutant_result)
     equivalents = result.equivalents
     if equivalents:
         lines += ["### Probably equivalent", "",

@@ -70,6 +70,9 @@ def headline(result: CampaignResult) -> str:
     detected = counts.judged - len(result.survivors)
     survived = (f"; {len(result.survivors)} survived" if result.survivors
                 else "; no mutant survived")
+    unreached = counts.as_dict().get("not_reached", 0)
+    if unreached:
+        survived += f"; {unreached} not reached by the examples"
     if result.interrupted or result.lost:
         stopped = "Interrupted" if result.interrupted else f"Stopped ({result.lost})"
         planned = counts.total + len(result.not_run)

@@ -42,7 +42,8 @@ def test_the_issue_fields_are_there():
     assert document["target"]["function"] == "backward_propagation_n"
     assert document["settings"]["check"]["threshold"] == 2e-7
     assert set(document["summary"]) == {"total", "killed", "killed_by_error", "timeout",
-                                        "survived", "equivalent", "score", "check_score"}
+                                        "survived", "not_reached", "equivalent", "score",
+                                        "check_score"}
     for mutant in document["mutants"]:
         assert {"id", "operator", "line", "diff", "outcome", "difference", "detection_rate",
                 "killing_example"} <= set(mutant)
