@@ -15,7 +15,6 @@ from gcverify.directional import AUTO_DIRECTIONAL_FROM, resolve_mode
 from gcverify.options import CheckOptions
 from gcverify.result import Verdict
 
-
 # --- a user's network in the notebook's convention (ReLU hidden layers, naive cost) ---
 
 def make_case(layers, m, seed=1):
@@ -118,7 +117,7 @@ def test_a_single_wrong_entry_is_found_by_group_testing_and_named_first(seed, en
     assert block.verdict is Verdict.FAIL
     assert block.worst[0].index == entry
     assert block.worst[0].analytic - block.worst[0].numerical == pytest.approx(size, rel=1e-3)
-    assert block.diagnosis.startswith(f"dW1 is wrong at 1 entry found by ")
+    assert block.diagnosis.startswith("dW1 is wrong at 1 entry found by ")
 
 
 def test_a_transposed_square_block_is_told():
