@@ -208,6 +208,10 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
     """
     # (layout.block_ids would cache a vector as long as the parameters)
     blocks = [layout.names.index(layout.locate(d.start)[0]) for d in directions]
+    # Drawn once for the 15 gradients when they take at most half the parameters' memory.
+    stored: list[np.ndarray | None] = [None] * len(directions)
+    if sum(d.size for d in directions) <= max(_CHUNK, theta.size // 2):
+        stored = [_drawn(d) for d in directions]
     best: np.ndarray | None = None
     for attempt, relative in enumerate(_ROUNDING_PROBES):
         rows = []
@@ -218,9 +222,11 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
                 returned = backward(X.copy(), Y.copy(), cache)
                 del cache, point
                 row = []
-                for d, k in zip(directions, blocks):
+                for d, k, v in zip(directions, blocks, stored):
                     block = np.asarray(returned[keys[k]], dtype=np.float64).reshape(-1)
-                    row.append(d.project(block, layout.offsets[k]))
+                    row.append(d.project(block, layout.offsets[k]) if v is None else
+                               float(block[d.start - layout.offsets[k]:
+                                           d.stop - layout.offsets[k]] @ v))
                 rows.append(row)
                 del returned
         except (LookupError, ArithmeticError, ValueError, TypeError):
@@ -234,6 +240,12 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
             pooled[mine] = np.maximum(sigma[mine], np.sqrt(np.mean(sigma[mine] ** 2)))
         best = pooled if best is None else np.minimum(best, pooled)
     return best
+
+
+def _drawn(direction: Direction) -> np.ndarray:
+    values = np.empty(direction.size)
+    direction.fill(values, 1.0)
+    return values
 
 
 def _probe_point(theta: np.ndarray, seed: tuple[int, ...], length: float) -> np.ndarray:
