@@ -191,8 +191,8 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
             judgement = judge(evidence_of(estimates))
     evidence = evidence_of(estimates)
     verdict, why = overall_verdict(evidence, judgement)
-    findings = localised_findings(evaluator, theta, J0, g, evidence, judgement, per_block, options,
-                         noise)
+    findings = localised_findings(evaluator, theta, J0, g, evidence, judgement, per_block,
+                                  options, noise)
     failed = [f for f in findings.values() if f.verdict is Verdict.FAIL]
     if failed:
         # Localisation may have told more (a transposed block): the headline says it.

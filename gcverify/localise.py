@@ -47,9 +47,13 @@ def in_directions(reason: str) -> str:
     return reason.replace("coordinates", "directions").replace("coordinate", "direction")
 
 
-def localised_findings(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.ndarray,
-              evidence: Evidence, judgement: Judgement, per_block: list[list[Direction]],
-              options: CheckOptions, noise: float) -> dict[str, BlockFinding]:
+def localised_findings(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
+                       g: np.ndarray, evidence: Evidence, judgement: Judgement,
+                       per_block: list[list[Direction]], options: CheckOptions,
+                       noise: float) -> dict[str, BlockFinding]:
+    """Each block's finding in the shape of coordinate mode's: its real size, its
+    excluded directions, a non-finite gradient named at its entry, and for a failing
+    block its worst entries (localised) and what kind of mismatch it is."""
     layout = evaluator.layout
     found = {}
     for k, (name, block) in enumerate(judgement.findings.items()):
@@ -197,7 +201,7 @@ def _group_test(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.n
             heapq.heappush(heap, (-(gap if math.isfinite(gap) else math.inf)
                                   * math.sqrt(hi - lo), lo, hi))
 
-    test(0, size)
+    heap.append((-math.inf, 0, size))     # the block failed: it holds wrong entries
     while heap and tests < budget:
         estimate, lo, hi = heapq.heappop(heap)
         found = sorted((_gap(leaf) for leaf in leaves), reverse=True)
