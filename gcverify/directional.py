@@ -152,8 +152,7 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
     unstable = nondeterminism(evaluator, theta, J0)
     if unstable is not None:
         result = not_judged(evaluator, gradient, options, unstable)
-        return replace(result, mode="directional", analytic=np.empty(0),
-                       numerical=np.empty(0), error=np.empty(0))
+        return replace(result, mode="directional", numerical=np.empty(0), error=np.empty(0))
     per_block = block_directions(layout, options)
     directions = [d for block in per_block for d in block]
     pseudo = ParamLayout(layout.names, tuple((len(block),) for block in per_block))
@@ -211,7 +210,7 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
         method="central", blocks=findings, reasons=(*reasons, *notes),
         n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
         n_at_kinks=int(evidence.at_kinks.sum()), excluded=excluded_totals(evidence),
-        evaluator=evaluator.name, mode="directional")
+        evaluator=evaluator.name, analytic=g, mode="directional")
 
 
 def _first_pass(evaluator: PointEvaluator, theta: np.ndarray, J0: float,

@@ -180,7 +180,7 @@ class GradCheckResult:
     ran in ("coordinates" or "directional", also when chosen by ``mode="auto"``); in
     directional mode a block's "coordinates" are random directions (``n_judged`` and
     ``BlockFinding.judged`` count directions, ``worst`` holds the entries localised in a
-    failing block) and the flat vectors are empty: no coordinate was estimated.
+    failing block) and ``numerical`` and ``error`` are empty: no coordinate was estimated.
 
     >>> from gcverify import MLP, check_backprop
     >>> net = MLP((3, 4, 1))
@@ -294,7 +294,7 @@ class GradCheckResult:
                   f"(above {self.threshold:g}, within the numerical error bars)")
         if self.mode == "directional":
             return (f"PASS: difference {_number(self.difference)} {within} over "
-                    f"{self.n_judged} random directions in {len(self.blocks)} blocks "
+                    f"{self.n_judged} directions in {len(self.blocks)} blocks "
                     f"({self.n_coordinates} coordinates; {excluded} directions excluded)")
         return (f"PASS: difference {_number(self.difference)} {within} over "
                 f"{self.n_judged} of {self.n_coordinates} coordinates ({excluded} excluded)")
@@ -319,7 +319,8 @@ class GradCheckResult:
         if self.mode == "directional":
             lines[2:4] = [
                 f"  mode directional: {self.n_coordinates} coordinates, {self.n_judged} "
-                "random directions judged" + (f" ({self.n_at_kinks} at kinks)"
+                "directions judged (random; unit vectors in blocks no larger than "
+                f"{self.options.directions})" + (f" ({self.n_at_kinks} at kinks)"
                                                if self.n_at_kinks else "")
                 + f", {excluded} excluded" + (f" ({_counts(self.excluded)})"
                                               if excluded else ""),
@@ -366,7 +367,7 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 
 def _block_failure_lines(block: BlockFinding, mode: str = "coordinates") -> list[str]:
-    judged = (f"{block.judged} random directions judged, worst entries localised"
+    judged = (f"{block.judged} directions judged, worst entries localised"
               if mode == "directional" else
               f"{block.judged} of {block.size} coordinates judged")
     lines = [f"  {block.gradient_key}: difference {_number(block.difference)}, {judged}",

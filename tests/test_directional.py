@@ -84,7 +84,7 @@ def test_a_correct_backprop_passes_and_the_result_says_how_it_was_checked(seed):
     assert result.verdict is Verdict.PASS, str(result)
     assert result.mode == "directional" and result.to_dict()["mode"] == "directional"
     assert result.n_judged == 8 * 5 + 1                 # b3 has one entry: a coordinate
-    assert "random directions in 6 blocks" in result.summary()
+    assert "over 41 directions in 6 blocks" in result.summary()
     assert "mode directional" in str(result)
     assert any("missed with probability ≤ 0.1%" in reason for reason in result.reasons)
 
@@ -285,7 +285,7 @@ def test_the_report_and_the_json_keep_their_shape():
     assert data["blocks"]["W2"]["worst"][0]["index"] == list(result.blocks["W2"].worst[0].index)
     assert data["blocks"]["W2"]["size"] == 200 and data["blocks"]["W2"]["judged"] == 8
     text = str(result)
-    assert "dW2: difference 0.333333, 8 random directions judged, worst entries localised" \
+    assert "dW2: difference 0.333333, 8 directions judged, worst entries localised" \
         in text
 
 
