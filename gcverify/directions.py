@@ -221,14 +221,8 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
                 _, cache = forward(X.copy(), Y.copy(), layout.unflatten(point))
                 returned = backward(X.copy(), Y.copy(), cache)
                 del cache, point
-                row = []
-                for d, k, v in zip(directions, blocks, stored):
-                    block = np.asarray(returned[keys[k]], dtype=np.float64).reshape(-1)
-                    row.append(d.project(block, layout.offsets[k]) if v is None else
-                               float(block[d.start - layout.offsets[k]:
-                                           d.stop - layout.offsets[k]] @ v))
-                rows.append(row)
-                del returned
+                rows.append(_projections(returned, keys, layout, directions, blocks, stored))
+                del returned            # (no view of it may outlive it: one gradient at a time)
         except (LookupError, ArithmeticError, ValueError, TypeError):
             return best
         sigma = np.abs(fourth_differences(np.array(rows))) / NOISE_IN_FOURTH
@@ -240,6 +234,18 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
             pooled[mine] = np.maximum(sigma[mine], np.sqrt(np.mean(sigma[mine] ** 2)))
         best = pooled if best is None else np.minimum(best, pooled)
     return best
+
+
+def _projections(gradients: Any, keys: Sequence[str], layout: ParamLayout,
+                 directions: list[Direction], blocks: list[int],
+                 stored: list[np.ndarray | None]) -> list[float]:
+    """``g·v`` for each direction, read from the backward's own arrays."""
+    row = []
+    for d, k, v in zip(directions, blocks, stored):
+        block = np.asarray(gradients[keys[k]], dtype=np.float64).reshape(-1)
+        row.append(d.project(block, layout.offsets[k]) if v is None else
+                   float(block[d.start - layout.offsets[k]:d.stop - layout.offsets[k]] @ v))
+    return row
 
 
 def _drawn(direction: Direction) -> np.ndarray:
