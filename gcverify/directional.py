@@ -359,6 +359,7 @@ def directional_backprop(forward: Callable[..., Any], backward: Callable[..., An
     if not (np.array_equal(X_seen, X) and np.array_equal(Y_seen, Y)):
         notes.append("forward modifies X or Y in place; the check gave it fresh copies each "
                      "time, so the caller's arrays are untouched")
+    del X_seen, Y_seen
 
     def rounding(directions: list[Direction]) -> np.ndarray | None:
         return projected_rounding(forward, backward, X, Y, layout, theta, options.seed,

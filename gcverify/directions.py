@@ -150,13 +150,14 @@ def stencil_costs(cost: PointCost, theta: np.ndarray, direction: Direction, h: f
     """``J(theta + t h v)`` for each ``t`` in ``offsets``; each call receives a fresh
     vector, which the user's code may keep or modify.
 
-    A direction of up to :data:`_STORED_DIRECTION` entries is drawn once for all the
-    points; a larger one is drawn again for each (memory stays at one vector of
-    parameters beside the user's copy)."""
+    A direction of up to :data:`_STORED_DIRECTION` entries, and an eighth of the
+    parameters, is drawn once for all the points; a larger one is drawn again for each
+    (memory stays at one vector of parameters beside the user's copy)."""
     costs = np.empty(len(offsets))
     span = slice(direction.start, direction.stop)
     stored = None
-    if direction.kind != "unit" and direction.size <= _STORED_DIRECTION:
+    if direction.kind != "unit" and direction.size <= min(_STORED_DIRECTION,
+                                                          theta.size // 8):
         stored = np.empty(direction.size)
         direction.fill(stored, 1.0)
     for s, t in enumerate(offsets):
