@@ -25,6 +25,7 @@ import numpy as np
 
 from gcverify.adapters import NOTES
 from gcverify.backward_noise import backward_rounding
+from gcverify.directional import directional_backprop, directional_gradients, resolve_mode
 from gcverify.errors import invalid_argument
 from gcverify.evaluate import (
     BatchedCost,
@@ -61,7 +62,8 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
                     parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
                     method: str = _O.method, epsilon: float | None = _O.epsilon,
                     seed: int = _O.seed, sample: int | None = _O.sample,
-                    noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                    noise_limit: float = _O.noise_limit, mode: str = _O.mode,
+                    directions: int = _O.directions) -> GradCheckResult:
     """Check ``gradients`` against numerical derivatives of ``cost`` at ``parameters``.
 
     Parameters
@@ -75,7 +77,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
         other keys (``"dZ1"``) are ignored.
     parameters
         Dict of float64 arrays. Never modified; the cost receives copies.
-    threshold, method, epsilon, seed, sample, noise_limit
+    threshold, method, epsilon, seed, sample, noise_limit, mode, directions
         The options of :class:`~gcverify.options.CheckOptions`, where each is described.
 
     Examples
@@ -93,9 +95,12 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     """
     validate_callable("cost", cost, callable_signature("cost"))
     options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
-                           sample=sample, noise_limit=noise_limit)
+                           sample=sample, noise_limit=noise_limit,
+                           mode=mode, directions=directions)
     layout, theta = validate_parameters(parameters)
     analytic = validate_gradients(gradients, layout)
+    if resolve_mode(options, layout.size) == "directional":
+        return directional_gradients(cost, analytic, layout, theta, options)
     evaluator: Evaluator
     if isinstance(cost, BatchedCost) and cost.layout == layout:
         evaluator = BatchedEvaluator(cost, cost.layout)  # its index tables already built
@@ -108,7 +113,8 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
                    parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
                    method: str = _O.method, epsilon: float | None = _O.epsilon,
                    seed: int = _O.seed, sample: int | None = _O.sample,
-                   noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                   noise_limit: float = _O.noise_limit, mode: str = _O.mode,
+                   directions: int = _O.directions) -> GradCheckResult:
     """Check a backward pass against numerical derivatives of its forward pass.
 
     ``forward(X, Y, parameters) -> (cost, cache)`` and ``backward(X, Y, cache) ->
@@ -132,9 +138,12 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     validate_callable("forward", forward, callable_signature("forward"))
     validate_callable("backward", backward, callable_signature("backward"))
     options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
-                           sample=sample, noise_limit=noise_limit)
+                           sample=sample, noise_limit=noise_limit,
+                           mode=mode, directions=directions)
     X, Y = validate_data("X", X), validate_data("Y", Y)
     layout, theta = validate_parameters(parameters)
+    if resolve_mode(options, layout.size) == "directional":
+        return directional_backprop(forward, backward, X, Y, layout, theta, options)
 
     watcher = ForwardEvaluator(forward, X, Y, layout)
     cost, cache = watcher.base_with_cache(theta)
@@ -165,7 +174,8 @@ def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
                          parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
                          method: str = _O.method, epsilon: float | None = _O.epsilon,
                          seed: int = _O.seed, sample: int | None = _O.sample,
-                         noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                         noise_limit: float = _O.noise_limit, mode: str = _O.mode,
+                         directions: int = _O.directions) -> GradCheckResult:
     """Check ``f(parameters) -> (loss, grads)`` (scipy's ``jac=True`` style, CS231n's
     ``net.loss``): its grads against numerical derivatives of its loss.
 
@@ -195,7 +205,8 @@ def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
         return value[0] if isinstance(value, tuple) and len(value) == 2 else value
 
     return check_gradients(loss, first[1], parameters, threshold=threshold, method=method,
-                           epsilon=epsilon, seed=seed, sample=sample, noise_limit=noise_limit)
+                           epsilon=epsilon, seed=seed, sample=sample, noise_limit=noise_limit,
+                           mode=mode, directions=directions)
 
 
 def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
@@ -203,7 +214,8 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
                              allow_inconclusive: bool = False, threshold: float = _O.threshold,
                              method: str = _O.method, epsilon: float | None = _O.epsilon,
                              seed: int = _O.seed, sample: int | None = _O.sample,
-                             noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                             noise_limit: float = _O.noise_limit, mode: str = _O.mode,
+                             directions: int = _O.directions) -> GradCheckResult:
     """:func:`check_gradients`, raising :class:`AssertionError` unless it passes.
 
     The message is the full report: header with threshold, method and step,
@@ -222,7 +234,7 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
     __tracebackhide__ = True
     result = check_gradients(cost, gradients, parameters, threshold=threshold, method=method,
                              epsilon=epsilon, seed=seed, sample=sample,
-                             noise_limit=noise_limit)
+                             noise_limit=noise_limit, mode=mode, directions=directions)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 
@@ -232,7 +244,8 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
                             allow_inconclusive: bool = False, threshold: float = _O.threshold,
                             method: str = _O.method, epsilon: float | None = _O.epsilon,
                             seed: int = _O.seed, sample: int | None = _O.sample,
-                            noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                            noise_limit: float = _O.noise_limit, mode: str = _O.mode,
+                            directions: int = _O.directions) -> GradCheckResult:
     """:func:`check_backprop`, raising :class:`AssertionError` unless it passes.
 
     >>> from gcverify.models import notebook as nb
@@ -244,7 +257,7 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
     __tracebackhide__ = True
     result = check_backprop(forward, backward, X, Y, parameters, threshold=threshold,
                             method=method, epsilon=epsilon, seed=seed, sample=sample,
-                            noise_limit=noise_limit)
+                            noise_limit=noise_limit, mode=mode, directions=directions)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 

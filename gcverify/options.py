@@ -26,10 +26,13 @@ from typing import Any
 
 from gcverify.errors import invalid_argument
 
-__all__ = ["METHODS", "CheckOptions", "OptionField", "option_fields"]
+__all__ = ["METHODS", "MODES", "CheckOptions", "OptionField", "option_fields"]
 
 #: Ways to compute the numerical gradient.
 METHODS = ("central", "complex", "auto")
+#: What a check estimates: every coordinate, or random directions per block
+#: (:mod:`gcverify.directional`); "auto" picks by the number of parameters.
+MODES = ("coordinates", "directional", "auto")
 # A threshold must be below this: the difference |k - 1| / (|k| + 1) of a gradient k = 3
 # times too large.
 _LARGEST_THRESHOLD = 0.5
@@ -96,14 +99,24 @@ class CheckOptions:
         "default cbrt(eps) * max(1, |θ|) per coordinate, with larger steps where the cost is "
         "too noisy", float, "H")
     seed: int = _option(
-        0, "seed of the check's random choices (the sampled coordinates, the direction of "
-        "the backward pass's rounding probe): the same seed gives the same result", int, "S")
+        0, "seed of the check's random choices (the sampled coordinates, the directions of "
+        "directional mode, the direction of the backward pass's rounding probe): the same "
+        "seed gives the same result", int, "S")
     sample: int | None = _option(
         None, "check this many coordinates per block (by default every coordinate)", int,
         "K")
     noise_limit: float = _option(
         1e-4, "largest relative numerical error |e| / (|g| + |n|) at which a block is still "
         "judged (wider error bars make it INCONCLUSIVE)", float, "R")
+    mode: str = _option(
+        "coordinates", "what is estimated: 'coordinates' (every coordinate, 4 cost "
+        "evaluations each), 'directional' (`directions` random directions per block, about "
+        "4 evaluations each whatever the block's size, and group testing to name the wrong "
+        "entries of a failing block) or 'auto' (directional for large networks)", str,
+        "MODE", MODES)
+    directions: int = _option(
+        8, "random directions per block in directional mode (a block no larger is checked "
+        "coordinate by coordinate)", int, "K")
 
     def __post_init__(self) -> None:
         _positive("threshold", self.threshold, "pass e.g. threshold=2e-7, the notebook's")
@@ -129,6 +142,14 @@ class CheckOptions:
                                    "pass the number of coordinates to check per block, or "
                                    "None for all")
         _positive("noise_limit", self.noise_limit, "pass e.g. noise_limit=1e-4")
+        if self.mode not in MODES:
+            raise invalid_argument("mode", self.mode, "is not a known mode",
+                                   "use 'coordinates', 'directional' or 'auto'")
+        if isinstance(self.directions, bool) or not isinstance(
+                self.directions, Integral) or self.directions < 1:
+            raise invalid_argument("directions", self.directions, "is not a positive integer",
+                                   "pass the number of random directions per block, e.g. "
+                                   "directions=8")
 
     def replace(self, **changes: Any) -> CheckOptions:
         """A copy with ``changes``, validated; a misspelt name is an error that lists the
@@ -153,7 +174,7 @@ def option_fields() -> tuple[OptionField, ...]:
     """The fields of :class:`CheckOptions`, in order, as front ends generate options from.
 
     >>> [spec.name for spec in option_fields()]
-    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit']
+    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit', 'mode', 'directions']
     """
     return tuple(OptionField(f.name, f.default, f.metadata["help"], f.metadata["parse"],
                              f.metadata["metavar"], f.metadata["choices"])

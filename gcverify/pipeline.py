@@ -43,7 +43,7 @@ from gcverify.verdict import (
     overall_verdict,
 )
 
-__all__ = ["run_check"]
+__all__ = ["nondeterminism", "not_judged", "run_check"]
 
 # Larger steps tried, in turn, on blocks too noisy to judge at the default step: a
 # ladder fine enough to land near the step where truncation meets noise.
@@ -65,9 +65,9 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
     layout = evaluator.layout
     if J0 is None:
         J0 = evaluator.base(theta)
-    unstable = _nondeterminism(evaluator, theta, J0)
+    unstable = nondeterminism(evaluator, theta, J0)
     if unstable is not None:
-        return _not_judged(evaluator, gradient, options, unstable)
+        return not_judged(evaluator, gradient, options, unstable)
     first = _first_pass(evaluator, theta, J0, gradient, options)
     evidence, reasons = first.evidence, list(first.reasons)
     judgement = judge(evidence)
@@ -107,7 +107,7 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
         numerical=evidence.numerical, error=evidence.error)
 
 
-def _nondeterminism(evaluator: Evaluator, theta: np.ndarray, J0: float) -> str | None:
+def nondeterminism(evaluator: Evaluator, theta: np.ndarray, J0: float) -> str | None:
     """Why the cost is not deterministic, or None: the same parameters, evaluated again,
     must give the same cost (to a few units in the last place).
 
@@ -132,8 +132,8 @@ def _nondeterminism(evaluator: Evaluator, theta: np.ndarray, J0: float) -> str |
             "seed the random number generator inside it, or fix the dropout mask")
 
 
-def _not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckOptions,
-                why: str) -> GradCheckResult:
+def not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckOptions,
+               why: str) -> GradCheckResult:
     """A result that judges nothing numerical, and says why; a missing gradient is still
     a FAIL (that needs no numbers)."""
     layout = evaluator.layout

@@ -205,7 +205,11 @@ class GradCheckResult:
     coordinates; ``blocks`` maps each parameter name to its :class:`BlockFinding`;
     ``reasons`` explains the verdict in sentences a person can act on. ``analytic``,
     ``numerical`` and ``error`` are the flat vectors (read-only) in the layout's
-    order, with NaN where a coordinate was not evaluated.
+    order, with NaN where a coordinate was not evaluated. ``mode`` is the mode the check
+    ran in ("coordinates" or "directional", also when chosen by ``mode="auto"``); in
+    directional mode a block's "coordinates" are random directions (``n_judged`` and
+    ``BlockFinding.judged`` count directions, ``worst`` holds the entries localised in a
+    failing block) and ``numerical`` and ``error`` are empty: no coordinate was estimated.
 
     >>> from gcverify import MLP, check_backprop
     >>> net = MLP((3, 4, 1))
@@ -231,6 +235,7 @@ class GradCheckResult:
     analytic: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     numerical: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     error: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    mode: str = "coordinates"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", BlockMap(self.blocks))
@@ -299,6 +304,7 @@ class GradCheckResult:
             "verdict": self.verdict.value,
             "difference": _json_number(self.difference),
             "method": self.method,
+            "mode": self.mode,
             "options": self.options.as_dict(),
             "evaluator": self.evaluator,
             "n_coordinates": self.n_coordinates,
@@ -340,6 +346,10 @@ class GradCheckResult:
         excluded = sum(self.excluded.values())
         within = (f"<= {self.threshold:g}" if self.difference <= self.threshold else
                   f"(above {self.threshold:g}, within the numerical error bars)")
+        if self.mode == "directional":
+            return (f"PASS: difference {_number(self.difference)} {within} over "
+                    f"{self.n_judged} directions in {len(self.blocks)} blocks "
+                    f"({self.n_coordinates} coordinates; {excluded} directions excluded)")
         return (f"PASS: difference {_number(self.difference)} {within} over "
                 f"{self.n_judged} of {self.n_coordinates} coordinates ({excluded} excluded)")
 
@@ -360,11 +370,22 @@ class GradCheckResult:
             f"  difference {_number(self.difference)} (the notebook's formula over the "
             "judged coordinates)",
         ]
+        if self.mode == "directional":
+            lines[2:4] = [
+                f"  mode directional: {self.n_coordinates} coordinates, {self.n_judged} "
+                "directions judged (random; unit vectors in blocks no larger than "
+                f"{self.options.directions})" + (f" ({self.n_at_kinks} at kinks)"
+                                               if self.n_at_kinks else "")
+                + f", {excluded} excluded" + (f" ({_counts(self.excluded)})"
+                                              if excluded else ""),
+                f"  difference {_number(self.difference)} (the notebook's formula over the "
+                "projections g·v and their numerical estimates; 'judged' counts directions)",
+            ]
         bad = self.mismatched
         if bad:
             lines += ["", f"Mismatched blocks: {len(bad)} / {len(self.blocks)}"]
             for block in bad:
-                lines += _block_failure_lines(block)
+                lines += _block_failure_lines(block, self.mode)
         lines += ["", "Blocks:", _block_table_header()]
         lines += [_block_table_row(block) for block in self.blocks.values()]
         if any(not block.informative and block.judged for block in self.blocks.values()):
@@ -406,9 +427,11 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in counts.items() if count)
 
 
-def _block_failure_lines(block: BlockFinding) -> list[str]:
-    lines = [f"  {block.gradient_key}: difference {_number(block.difference)}, "
-             f"{block.judged} of {block.size} coordinates judged",
+def _block_failure_lines(block: BlockFinding, mode: str = "coordinates") -> list[str]:
+    judged = (f"{block.judged} directions judged, worst entries localised"
+              if mode == "directional" else
+              f"{block.judged} of {block.size} coordinates judged")
+    lines = [f"  {block.gradient_key}: difference {_number(block.difference)}, {judged}",
              f"    {'index':<12} {'analytic':>24} {'numerical':>24}"]
     for entry in block.worst:
         lines.append(f"    {entry.index!s:<12} {entry.analytic!r:>24} {entry.numerical!r:>24}")

@@ -182,6 +182,36 @@ CASES = [
         id="noise_limit string",
     ),
     pytest.param(
+        lambda: check_gradients(cost, G, P, mode="fast"),
+        "mode='fast' is not a known mode; use 'coordinates', 'directional' or 'auto'",
+        id="mode unknown",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, directions=0),
+        "directions=0 is not a positive integer; pass the number of random directions per block, e.g. directions=8",
+        id="directions zero",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, directions=True),
+        "directions=True is not a positive integer; pass the number of random directions per block, e.g. directions=8",
+        id="directions bool",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, directions=2.0),
+        "directions=2.0 is not a positive integer; pass the number of random directions per block, e.g. directions=8",
+        id="directions float",
+    ),
+    pytest.param(
+        lambda: check_backprop(F, B, X, Y, P, mode="directional", method="complex"),
+        "method='complex' is not available in directional mode; use method='central' (or 'auto'), or mode='coordinates'",
+        id="directional complex",
+    ),
+    pytest.param(
+        lambda: check_gradients(cost, G, P, mode="directional", sample=2),
+        "sample=2 samples coordinates, which directional mode does not check one by one; drop sample=, or use mode='coordinates'",
+        id="directional sample",
+    ),
+    pytest.param(
         lambda: check_backprop(None, B, X, Y, P),
         "forward=None is not callable; pass a function forward(X, Y, parameters) -> (cost, cache)",
         id="forward not callable",
@@ -250,6 +280,13 @@ def test_a_misspelt_option_is_a_type_error_naming_it():
     # The options are explicit keyword-only parameters: Python itself names the typo.
     with pytest.raises(TypeError, match="unexpected keyword argument 'thresold'"):
         check_backprop(F, B, X, Y, P, thresold=1e-7)
+
+
+def test_the_smallest_valid_values_of_the_new_options_are_accepted():
+    result = check_gradients(cost, G, P, mode="directional", directions=1)
+    assert result.mode == "directional"
+    assert result.n_judged == len(P)                     # one direction per block
+    assert check_gradients(cost, G, P, mode="coordinates").mode == "coordinates"
 
 
 def test_the_table_is_large_enough():

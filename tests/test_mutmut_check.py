@@ -28,7 +28,7 @@ from gcverify import (
 from gcverify.backward_noise import backward_rounding
 from gcverify.evaluate import ForwardEvaluator
 from gcverify.models import notebook as nb
-from gcverify.options import METHODS, _option, option_fields
+from gcverify.options import METHODS, MODES, _option, option_fields
 from gcverify.params import ParamLayout
 
 X, Y, P = nb.gradient_check_n_test_case()
@@ -129,6 +129,8 @@ def test_option_fields_are_the_dataclass_fields_with_their_parser_metavar_and_ch
         ("seed", 0, int, "S", None, "seed"),
         ("sample", None, int, "K", None, "sample"),
         ("noise_limit", 1e-4, float, "R", None, "noise-limit"),
+        ("mode", "coordinates", str, "MODE", MODES, "mode"),
+        ("directions", 8, int, "K", None, "directions"),
     ]
     helps = {f.name: f.metadata["help"] for f in dataclasses.fields(CheckOptions)}
     for spec in option_fields():
@@ -138,9 +140,9 @@ def test_option_fields_are_the_dataclass_fields_with_their_parser_metavar_and_ch
 
 def test_the_options_parse_what_a_command_line_gives():
     parsed = {spec.name: spec.parse(text) for spec, text in
-              zip(option_fields(), ["3e-7", "auto", "1e-6", "7", "3", "2e-4"])}
+              zip(option_fields(), ["3e-7", "auto", "1e-6", "7", "3", "2e-4", "auto", "5"])}
     assert parsed == {"threshold": 3e-7, "method": "auto", "epsilon": 1e-6, "seed": 7,
-                      "sample": 3, "noise_limit": 2e-4}
+                      "sample": 3, "noise_limit": 2e-4, "mode": "auto", "directions": 5}
     assert CheckOptions(**parsed).as_dict() == parsed
 
 

@@ -26,7 +26,7 @@ from gcverify.options import METHODS, option_fields
 # A value other than the default for every field; the notebook's correct backprop still
 # passes with each of them.
 VALUES = {"threshold": 3e-7, "method": "auto", "epsilon": 1e-6, "seed": 7, "sample": 3,
-          "noise_limit": 2e-4}
+          "noise_limit": 2e-4, "mode": "auto", "directions": 5}
 FIELDS = [f.name for f in dataclasses.fields(CheckOptions)]
 X, Y, P = nb.gradient_check_n_test_case()
 F, B = nb.forward_propagation_n, nb.backward_propagation_n
@@ -74,6 +74,11 @@ def test_the_options_change_what_the_checker_does():
         return gradients
     assert not check_backprop(F, slightly_off, X, Y, P).passed
     assert check_backprop(F, slightly_off, X, Y, P, threshold=0.3).passed
+    # mode and directions: 4 directions for each block larger than 4, coordinates else.
+    directional = check_backprop(F, B, X, Y, P, mode="directional", directions=4)
+    assert directional.mode == "directional" and directional.passed
+    assert directional.n_judged == sum(min(4, array.size) for array in P.values())
+    assert check_backprop(F, B, X, Y, P, mode="auto").mode == "coordinates"   # 47 parameters
 
 
 USER_TEST = '''
@@ -143,7 +148,7 @@ def test_options_validate_themselves_and_name_a_misspelt_one():
     with pytest.raises(InvalidArgument) as info:
         CheckOptions().replace(thresold=1)
     assert str(info.value) == ("thresold=1 is not a checker option; use one of threshold, "
-                               "method, epsilon, seed, sample, noise_limit")
+                               "method, epsilon, seed, sample, noise_limit, mode, directions")
     with pytest.raises(InvalidArgument, match=r"^sample=0 is not a positive integer"):
         CheckOptions(sample=0)
     assert CheckOptions().method in METHODS
