@@ -76,22 +76,36 @@ class Sensitivity:
     relative_error: float
     scaling: tuple[float, float] | None
     tolerated: float = 0.0
+    #: The probability with which an error of ``relative_error`` is caught: 1 when any
+    #: direction is (coordinates), less when the block was judged along a few random
+    #: directions (:mod:`gcverify.detection`), which an error can miss.
+    confidence: float = 1.0
 
     def describe(self, key: str) -> str:
-        """One line, as the text report prints it."""
+        """One line, as the text report prints it.
+
+        >>> line = Sensitivity(1.5e-6, (0.9999996, 1.0000004), confidence=0.999).describe("dW1")
+        >>> line.split("; ")
+        ['dW1: would catch an error ≥ 1.5e-06 of ‖dW1‖ with probability ≥ 99.9%',
+         'a scaling outside [0.99999960, 1.00000040]']
+        """
         if not math.isfinite(self.relative_error):
             return f"{key}: certifies nothing (its gradient is zero here)"
         if self.scaling is None:
             scaling = "any scaling"
         else:
             scaling = f"a scaling outside [{_factors(*self.scaling)}]"
+        if self.confidence < 1:
+            return (f"{key}: would catch an error ≥ {self.relative_error:.2g} of ‖{key}‖ "
+                    f"with probability ≥ {self.confidence:.1%}; {scaling}")
         return f"{key}: would catch any error ≥ {self.relative_error:.2g} of ‖{key}‖; {scaling}"
 
     def as_dict(self) -> dict[str, object]:
         """Plain data (JSON-ready): infinities as None (JSON null)."""
         return {"relative_error": _finite(self.relative_error),
                 "tolerated": _finite(self.tolerated),
-                "scaling": None if self.scaling is None else [_finite(k) for k in self.scaling]}
+                "scaling": None if self.scaling is None else [_finite(k) for k in self.scaling],
+                "confidence": self.confidence}
 
 
 def certificate(*, g2: float, n2: float, gn: float, gd: float, diff2: float, e2: float,

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from gcverify.detection import QUOTED_MISS, margin, smallest_caught
 from gcverify.directions import Direction, PointEvaluator, stencil_costs
 from gcverify.numdiff import central_derivatives
 from gcverify.options import CheckOptions
@@ -75,8 +76,24 @@ def localised_findings(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
             span = slice(evidence.layout.offsets[k], evidence.layout.offsets[k + 1])
             finding = _localised(evaluator, theta, J0, g, finding, per_block[k], evidence,
                                  span, layout.shapes[k], options, noise)
+        if per_block[k] and per_block[k][0].kind != "unit":
+            finding = _as_random_projections(finding, len(per_block[k]), options.threshold)
         found[name] = finding
     return found
+
+
+def _as_random_projections(finding: BlockFinding, k: int, threshold: float) -> BlockFinding:
+    """What a block judged along k random directions vouches for: a scaling exactly as
+    in coordinate mode (it scales every projection alike), any other error only with the
+    probability :mod:`gcverify.detection` derives (an error can be nearly orthogonal to
+    every direction, so "any error ≥ ..." would be false). Coverage and dead units are
+    properties of coordinates, which this mode does not see: unknown (NaN, none)."""
+    certificate = finding.sensitivity
+    if certificate is not None and math.isfinite(certificate.relative_error):
+        caught = smallest_caught(k, margin(threshold, finding.resolution))
+        certificate = replace(certificate, relative_error=caught, tolerated=0.0,
+                              confidence=1 - QUOTED_MISS)
+    return replace(finding, sensitivity=certificate, coverage=math.nan, dead_units=())
 
 
 def _localised(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.ndarray,

@@ -89,6 +89,21 @@ def test_a_correct_backprop_passes_and_the_result_says_how_it_was_checked(seed):
     assert any("missed with probability ≤ 0.1%" in reason for reason in result.reasons)
 
 
+def test_random_directions_certify_a_scaling_surely_and_other_errors_with_a_probability():
+    result = check(backward)
+    random, single = result.blocks["W1"], result.blocks["b3"]     # b3: one coordinate
+    assert random.sensitivity.confidence == 0.999 and random.sensitivity.tolerated == 0.0
+    assert random.sensitivity.relative_error == pytest.approx(
+        smallest_caught(8, margin(2e-7, random.resolution)), rel=1e-12)
+    lo, hi = random.sensitivity.scaling
+    assert lo < 1 < hi and hi - 1 < 1e-6
+    assert math.isnan(random.coverage) and random.dead_units == ()
+    assert single.sensitivity.confidence == 1.0 and single.coverage == 1.0
+    assert "dW1: would catch an error ≥ 1.5e-06 of ‖dW1‖ with probability ≥ 99.9%; " \
+        "a scaling outside [" in str(result)
+    assert result.to_dict()["blocks"]["W1"]["sensitivity"]["confidence"] == 0.999
+
+
 @pytest.mark.parametrize(("key", "factor", "words"), [
     ("dW2", 2.0, "dW2 ≈ 2.000 × numerical (scaling bug)"),
     ("db1", 4.0, "db1 ≈ 4.000 × numerical (scaling bug)"),
