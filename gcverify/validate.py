@@ -27,16 +27,21 @@ __all__ = [
 
 
 def _dtype_problem(array: np.ndarray, kind_of_thing: str) -> tuple[str, str] | None:
-    """Why ``array``'s dtype cannot be checked, and the fix; None if it is float64."""
+    """Why ``array``'s dtype cannot be checked, and the fix; None if it is float64.
+
+    A float64 in the other byte order (``>f8`` on a little-endian machine, as read from
+    some files) holds the same numbers: it is float64, not "wider".
+    """
     dtype = array.dtype
-    if dtype == np.float64:
-        return None
-    if dtype.kind == "f" and dtype.itemsize < 8:
-        return ("is too coarse for gradient checking (its rounding is near the 2e-7 "
-                "threshold)", f"compute {kind_of_thing} in float64, e.g. .astype(np.float64)")
     if dtype.kind == "f":
-        return ("is wider than float64, which the checker computes in",
-                f"pass {kind_of_thing} as float64, e.g. .astype(np.float64)")
+        if dtype.itemsize < 8:
+            return ("is too coarse for gradient checking (its rounding is near the 2e-7 "
+                    "threshold)", f"compute {kind_of_thing} in float64, e.g. "
+                    ".astype(np.float64)")
+        if dtype.itemsize != 8:
+            return ("is wider than float64, which the checker computes in",
+                    f"pass {kind_of_thing} as float64, e.g. .astype(np.float64)")
+        return None
     if dtype.kind in "biu":
         return ("is not floating point", f"pass {kind_of_thing} as float64, "
                 "e.g. .astype(np.float64)")

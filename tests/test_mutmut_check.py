@@ -23,6 +23,7 @@ from gcverify import (
     assert_backprop_correct,
     assert_gradients_correct,
     check_backprop,
+    check_gradients,
     check_loss_and_grads,
 )
 from gcverify.backward_noise import backward_rounding
@@ -144,6 +145,21 @@ def test_the_options_parse_what_a_command_line_gives():
     assert parsed == {"threshold": 3e-7, "method": "auto", "epsilon": 1e-6, "seed": 7,
                       "sample": 3, "noise_limit": 2e-4, "mode": "auto", "directions": 5}
     assert CheckOptions(**parsed).as_dict() == parsed
+
+
+# --- check_gradients: a batched cost is evaluated in batches only in its own layout --------
+
+def test_a_batched_cost_is_evaluated_in_batches_in_its_own_layout_and_in_a_loop_otherwise():
+    net = MLP((3, 4, 1))
+    X_, Y_ = net.make_batch(5, seed=1)
+    parameters = net.init_parameters(seed=2)
+    gradients = net.backward(X_, Y_, net.forward(X_, Y_, parameters)[1])
+    cost = net.cost_function(X_, Y_)
+    same = check_gradients(cost, gradients, parameters)
+    # The same blocks in another order are another layout: cost(parameters) per point.
+    reordered = check_gradients(cost, gradients, dict(reversed(parameters.items())))
+    assert (same.evaluator, same.verdict) == ("batched", Verdict.PASS)
+    assert (reordered.evaluator, reordered.verdict) == ("loop", Verdict.PASS)
 
 
 # --- check_backprop: what it hands the pipeline --------------------------------------------------

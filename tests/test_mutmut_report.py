@@ -257,6 +257,25 @@ def test_mutmut_selects_existing_in_process_tests():
     assert "tests/test_mutmut_report.py" not in selection
 
 
+def test_mutmut_mutates_the_checker_core_with_its_in_process_tests():
+    config = mutmut_config()
+    assert {"gcverify/check.py", "gcverify/options.py", "gcverify/validate.py",
+            "gcverify/backward_noise.py"} <= set(config["only_mutate"])
+    assert config["also_copy"] == ["examples"]          # tests/test_examples.py reads them
+    # test_options.py also runs pytester and the CLI: only its in-process tests, by name.
+    from_options = [node for node in config["pytest_add_cli_args_test_selection"]
+                    if node.startswith("tests/test_options.py")]
+    assert from_options and all("::" in node for node in from_options)
+    assert not any("plugin" in node or "cli" in node for node in from_options)
+    # Python names a misspelt keyword's function, under mutmut its trampoline: that one
+    # fault case is deselected, and it exists.
+    args = config["pytest_add_cli_args"]
+    deselected = args[args.index("--deselect") + 1]
+    path, _, case = deselected.partition("::")
+    assert case == "test_each_fault_gets_its_outcome_and_loses_nothing[a misspelt option]"
+    assert '"a misspelt option": Case(' in (ROOT / path).read_text()
+
+
 def test_mutmut_runs_the_deterministic_hypothesis_profile_without_a_cache():
     args = mutmut_config()["pytest_add_cli_args"]
     assert "--hypothesis-profile=mutmut" in args
