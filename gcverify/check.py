@@ -61,7 +61,8 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
                     parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
                     method: str = _O.method, epsilon: float | None = _O.epsilon,
                     seed: int = _O.seed, sample: int | None = _O.sample,
-                    noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                    noise_limit: float = _O.noise_limit,
+                    jobs: int | None = _O.jobs) -> GradCheckResult:
     """Check ``gradients`` against numerical derivatives of ``cost`` at ``parameters``.
 
     Parameters
@@ -75,7 +76,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
         other keys (``"dZ1"``) are ignored.
     parameters
         Dict of float64 arrays. Never modified; the cost receives copies.
-    threshold, method, epsilon, seed, sample, noise_limit
+    threshold, method, epsilon, seed, sample, noise_limit, jobs
         The options of :class:`~gcverify.options.CheckOptions`, where each is described.
 
     Examples
@@ -93,7 +94,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     """
     validate_callable("cost", cost, callable_signature("cost"))
     options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
-                           sample=sample, noise_limit=noise_limit)
+                           sample=sample, noise_limit=noise_limit, jobs=jobs)
     layout, theta = validate_parameters(parameters)
     analytic = validate_gradients(gradients, layout)
     evaluator: Evaluator
@@ -108,7 +109,8 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
                    parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
                    method: str = _O.method, epsilon: float | None = _O.epsilon,
                    seed: int = _O.seed, sample: int | None = _O.sample,
-                   noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                   noise_limit: float = _O.noise_limit,
+                   jobs: int | None = _O.jobs) -> GradCheckResult:
     """Check a backward pass against numerical derivatives of its forward pass.
 
     ``forward(X, Y, parameters) -> (cost, cache)`` and ``backward(X, Y, cache) ->
@@ -132,7 +134,7 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     validate_callable("forward", forward, callable_signature("forward"))
     validate_callable("backward", backward, callable_signature("backward"))
     options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
-                           sample=sample, noise_limit=noise_limit)
+                           sample=sample, noise_limit=noise_limit, jobs=jobs)
     X, Y = validate_data("X", X), validate_data("Y", Y)
     layout, theta = validate_parameters(parameters)
 
@@ -165,7 +167,8 @@ def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
                          parameters: Mapping[str, Any], *, threshold: float = _O.threshold,
                          method: str = _O.method, epsilon: float | None = _O.epsilon,
                          seed: int = _O.seed, sample: int | None = _O.sample,
-                         noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                         noise_limit: float = _O.noise_limit,
+                         jobs: int | None = _O.jobs) -> GradCheckResult:
     """Check ``f(parameters) -> (loss, grads)`` (scipy's ``jac=True`` style, CS231n's
     ``net.loss``): its grads against numerical derivatives of its loss.
 
@@ -195,7 +198,8 @@ def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
         return value[0] if isinstance(value, tuple) and len(value) == 2 else value
 
     return check_gradients(loss, first[1], parameters, threshold=threshold, method=method,
-                           epsilon=epsilon, seed=seed, sample=sample, noise_limit=noise_limit)
+                           epsilon=epsilon, seed=seed, sample=sample, noise_limit=noise_limit,
+                           jobs=jobs)
 
 
 def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
@@ -203,7 +207,8 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
                              allow_inconclusive: bool = False, threshold: float = _O.threshold,
                              method: str = _O.method, epsilon: float | None = _O.epsilon,
                              seed: int = _O.seed, sample: int | None = _O.sample,
-                             noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                             noise_limit: float = _O.noise_limit,
+                             jobs: int | None = _O.jobs) -> GradCheckResult:
     """:func:`check_gradients`, raising :class:`AssertionError` unless it passes.
 
     The message is the full report: header with threshold, method and step,
@@ -222,7 +227,7 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
     __tracebackhide__ = True
     result = check_gradients(cost, gradients, parameters, threshold=threshold, method=method,
                              epsilon=epsilon, seed=seed, sample=sample,
-                             noise_limit=noise_limit)
+                             noise_limit=noise_limit, jobs=jobs)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 
@@ -232,7 +237,8 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
                             allow_inconclusive: bool = False, threshold: float = _O.threshold,
                             method: str = _O.method, epsilon: float | None = _O.epsilon,
                             seed: int = _O.seed, sample: int | None = _O.sample,
-                            noise_limit: float = _O.noise_limit) -> GradCheckResult:
+                            noise_limit: float = _O.noise_limit,
+                            jobs: int | None = _O.jobs) -> GradCheckResult:
     """:func:`check_backprop`, raising :class:`AssertionError` unless it passes.
 
     >>> from gcverify.models import notebook as nb
@@ -244,7 +250,7 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
     __tracebackhide__ = True
     result = check_backprop(forward, backward, X, Y, parameters, threshold=threshold,
                             method=method, epsilon=epsilon, seed=seed, sample=sample,
-                            noise_limit=noise_limit)
+                            noise_limit=noise_limit, jobs=jobs)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 

@@ -17,6 +17,8 @@ inputs in place can neither corrupt the check nor reach the caller's arrays.
 from __future__ import annotations
 
 import abc
+import functools
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -25,6 +27,7 @@ import numpy as np
 
 from gcverify.errors import invalid_argument
 from gcverify.numdiff import EPS, STENCIL, fourth_differences
+from gcverify.parallel import map_rows
 from gcverify.params import ParamLayout
 
 __all__ = [
@@ -53,6 +56,11 @@ _CACHE_ROUNDING = 4096 * EPS
 # below anything nonlinear.
 _TERM_PROBE = 1e-7
 _TERM_DIRECTIONS = 3
+# Workers are forked only for a stencil expected to take this long on one core (a fork
+# and the trip of the results back cost a few milliseconds).
+_WORTH_FORKING_SECONDS = 0.1
+# Forward calls per coordinate assumed when deciding that (2 to 4; most need 2).
+_CALLS_PER_COORDINATE = 3
 
 
 @runtime_checkable
@@ -142,6 +150,36 @@ class Evaluator(abc.ABC):
     def __init__(self, layout: ParamLayout, function: Any) -> None:
         self.layout = layout
         self.function = function
+        #: The fastest call into the user's code measured so far (None: not measured).
+        self.seconds_per_call: float | None = None
+
+    def _note_call_time(self, seconds: float) -> None:
+        if self.seconds_per_call is None or seconds < self.seconds_per_call:
+            self.seconds_per_call = seconds
+
+    def workers(self, rows: int, jobs: int) -> int:
+        """How many processes to evaluate ``rows`` coordinates with, at most ``jobs``:
+        one unless the work is long enough to be worth a fork."""
+        if jobs <= 1 or self.seconds_per_call is None:
+            return 1
+        expected = rows * _CALLS_PER_COORDINATE * self.seconds_per_call
+        return jobs if expected >= _WORTH_FORKING_SECONDS else 1
+
+    def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
+                         tolerance: np.ndarray | None = None,
+                         analytic: np.ndarray | None = None, jobs: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """:meth:`stencil`, leaving out the points ``theta ± 2h`` of the coordinates it
+        can settle, with up to ``jobs`` processes.
+
+        A coordinate ``r`` is settled when ``tolerance[r] >= 0``, its cache does not
+        bend between ``theta ± h`` and ``|analytic[r] - D1| <= tolerance[r]`` (``D1``
+        the central difference): its costs at ``± 2h`` are NaN and ``settled[r]`` True.
+        This evaluator cannot see bends, so it settles nothing. Returns ``(costs,
+        kinks, settled)``.
+        """
+        costs, kinks = self.stencil(theta, index, h)
+        return costs, kinks, np.zeros(len(index), dtype=bool)
 
     @abc.abstractmethod
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
@@ -198,6 +236,22 @@ class LoopEvaluator(Evaluator):
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
         # A fresh vector per call: the user's code gets arrays nobody else holds.
         return self.cost(self.layout.unflatten(vector.copy())), None
+
+    def cost_again(self, theta: np.ndarray) -> float:
+        start = time.perf_counter()
+        value = self.base(theta)
+        self._note_call_time(time.perf_counter() - start)
+        return value
+
+    def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
+                         tolerance: np.ndarray | None = None,
+                         analytic: np.ndarray | None = None, jobs: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        def rows(chunk: np.ndarray) -> np.ndarray:
+            return self.costs_at(theta, index[chunk], h[chunk][:, None] * STENCIL)
+
+        costs = map_rows(rows, len(index), self.workers(len(index), jobs))
+        return costs, None, np.zeros(len(index), dtype=bool)
 
 
 class BatchedEvaluator(Evaluator):
@@ -258,17 +312,16 @@ class ForwardEvaluator(Evaluator):
         #: is computed from (:func:`cache_term_scale`).
         self.rounding_scale: np.ndarray | None = None
         self.mutates_inputs = False
+        #: The forward wrote into the parameter arrays it was given (then every call
+        #: gets fresh copies, as it does anyway when it writes into X or Y).
+        self.mutates_parameters = False
+        self._watch: Any = None
 
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
         return self._call(self.X.copy(), self.Y.copy(), vector)
 
     def _call(self, X: np.ndarray, Y: np.ndarray, vector: np.ndarray) -> tuple[Any, Any]:
-        out = self.forward(X, Y, self.layout.unflatten(vector.copy()))
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise invalid_argument("forward(X, Y, parameters)", out,
-                                   "is not a (cost, cache) pair",
-                                   "return (cost, cache) as forward_propagation_n does")
-        return out
+        return self._checked(self.forward(X, Y, self.layout.unflatten(vector.copy())))
 
     def base_with_cache(self, theta: np.ndarray) -> tuple[float, Any]:
         """The cost at ``theta`` and the forward's cache there (kept for the kink test).
@@ -276,15 +329,20 @@ class ForwardEvaluator(Evaluator):
         Also notes whether the forward modifies its inputs in place (every call gets
         fresh copies, so that can only be reported, not suffered).
         """
-        X, Y = self.X.copy(), self.Y.copy()
-        cost, cache = self._call(X, Y, theta)
+        X, Y, vector = self.X.copy(), self.Y.copy(), theta.copy()
+        parameters = self.layout.unflatten(vector)
+        cost, cache = self._checked(self.forward(X, Y, parameters))
         self.mutates_inputs = not (np.array_equal(X, self.X) and np.array_equal(Y, self.Y))
+        self.mutates_parameters = not np.array_equal(vector, theta, equal_nan=True)
         value = as_cost_value(cost, self.cost_name)
         self._base_cache = cache_vector(cache)
         self.rounding_scale = cache_scale(cache)
         terms = cache_term_scale(self._cache_at, theta, self.X, self._base_cache.size)
         if terms is not None:
             self.rounding_scale = np.maximum(self.rounding_scale, terms)
+        from gcverify.watch import CacheWatch  # gcverify.watch builds on this module
+        skip = {id(array) for array in parameters.values()} | {id(X), id(Y)}
+        self._watch = CacheWatch(cache, self.rounding_scale, skip)
         return value, cache
 
     def _cache_at(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -294,28 +352,33 @@ class ForwardEvaluator(Evaluator):
         return self.base_with_cache(theta)[0]
 
     def cost_again(self, theta: np.ndarray) -> float:
-        return as_cost_value(self.evaluate(theta)[0], self.cost_name)
+        start = time.perf_counter()
+        value = as_cost_value(self.evaluate(theta)[0], self.cost_name)
+        self._note_call_time(time.perf_counter() - start)
+        return value
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        if self._base_cache is None:
-            self.base_with_cache(theta)
-        base_cache = self._base_cache
-        assert base_cache is not None
-        costs = np.empty((len(index), len(STENCIL)))
-        kinks = np.zeros(len(index), dtype=bool)
-        work = theta.copy()
-        for r, (i, step) in enumerate(zip(index.tolist(), h.tolist())):
-            caches = []
-            for s, multiple in enumerate(STENCIL.tolist()):
-                work[i] = theta[i] + multiple * step
-                cost, cache = self.evaluate(work)
-                costs[r, s] = as_cost_value(cost, self.cost_name)
-                caches.append(cache_vector(cache))
-            work[i] = theta[i]
-            caches.insert(2, base_cache)
-            kinks[r] = cache_moves_non_smoothly(caches, self.rounding_scale)
+        costs, kinks, _ = self.adaptive_stencil(theta, index, h)
         return costs, kinks
+
+    def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
+                         tolerance: np.ndarray | None = None,
+                         analytic: np.ndarray | None = None, jobs: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        if self._watch is None:
+            self.base_with_cache(theta)
+        from gcverify.forward_stencil import forward_rows  # it builds on this module
+        rows = functools.partial(forward_rows, self, theta, index, h, tolerance, analytic)
+        return map_rows(rows, len(index), self.workers(len(index), jobs))
+
+    @staticmethod
+    def _checked(out: Any) -> tuple[Any, Any]:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise invalid_argument("forward(X, Y, parameters)", out,
+                                   "is not a (cost, cache) pair",
+                                   "return (cost, cache) as forward_propagation_n does")
+        return out
 
 
 def cache_vector(cache: Any) -> np.ndarray:

@@ -104,6 +104,10 @@ class CheckOptions:
     noise_limit: float = _option(
         1e-4, "largest relative numerical error |e| / (|g| + |n|) at which a block is still "
         "judged (wider error bars make it INCONCLUSIVE)", float, "R")
+    jobs: int | None = _option(
+        None, "processes that evaluate the user's code (forked workers, each with its own "
+        "copy of the parameters; the result is the same, bit for bit, for any number); by "
+        "default one per available core", int, "N")
 
     def __post_init__(self) -> None:
         _positive("threshold", self.threshold, "pass e.g. threshold=2e-7, the notebook's")
@@ -129,6 +133,10 @@ class CheckOptions:
                                    "pass the number of coordinates to check per block, or "
                                    "None for all")
         _positive("noise_limit", self.noise_limit, "pass e.g. noise_limit=1e-4")
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(
+                self.jobs, Integral) or self.jobs < 1):
+            raise invalid_argument("jobs", self.jobs, "is not a positive integer",
+                                   "pass e.g. jobs=2, or None for one per available core")
 
     def replace(self, **changes: Any) -> CheckOptions:
         """A copy with ``changes``, validated; a misspelt name is an error that lists the
@@ -153,7 +161,7 @@ def option_fields() -> tuple[OptionField, ...]:
     """The fields of :class:`CheckOptions`, in order, as front ends generate options from.
 
     >>> [spec.name for spec in option_fields()]
-    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit']
+    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit', 'jobs']
     """
     return tuple(OptionField(f.name, f.default, f.metadata["help"], f.metadata["parse"],
                              f.metadata["metavar"], f.metadata["choices"])

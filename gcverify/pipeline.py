@@ -30,8 +30,10 @@ from gcverify.numdiff import (
     step_sizes,
 )
 from gcverify.options import CheckOptions
+from gcverify.parallel import resolve_jobs
 from gcverify.params import ParamLayout
 from gcverify.result import GradCheckResult, Verdict
+from gcverify.settling import merge_settled, settling_tolerances
 from gcverify.validate import AnalyticGradient
 from gcverify.verdict import (
     NOT_EXCLUDED,
@@ -187,10 +189,18 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
         reasons.append(f"the cost at the given parameters is {J0}: nothing can be judged")
     else:
         h = steps[index] = step_sizes(theta[index], options.epsilon)
-        costs, kinks = evaluator.stencil(theta, index, h)
+        # The points theta +- 2h only where the verdict can depend on them (settling).
+        tolerance = None
+        if options.method == "central" and options.sample is None:
+            tolerance = settling_tolerances(layout, index, analytic[index],
+                                            options.threshold, options.seed)
+        costs, kinks, settled = evaluator.adaptive_stencil(
+            theta, index, h, tolerance, analytic[index], resolve_jobs(options.jobs))
         # Where kinks are known (network structure, forward's cache), a rough cost is
         # noise; where they are not, a rough coordinate is left out as non-smooth.
-        derivatives = central_derivatives(J0, costs, h, None if kinks is None else ~kinks)
+        audited = np.ones(len(index), dtype=bool) if tolerance is None else tolerance < 0
+        derivatives = merge_settled(J0, costs, h, kinks, settled, audited,
+                                    layout.block_ids[index])
         value, bars, noise = derivatives.value, derivatives.error, derivatives.noise
         if options.method != "central":
             value, bars, method, note = _complex_step(evaluator, theta, index, derivatives,
