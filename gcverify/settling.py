@@ -3,22 +3,26 @@ that do not.
 
 The points ``theta ± 2h`` double the cost of a check, and a coordinate uses them for
 three things only: its error bar (``|D1 - D2|``), the cost's noise (pooled from fourth
-differences) and the kink test. A coordinate is *settled* after ``theta ± h`` when
+differences) and the kink test. A coordinate is *settled* after ``theta ± h`` when its
+central difference ``D1`` agrees with its analytic derivative ``g``:
 
-* the forward's cache does not bend between ``theta - h`` and ``theta + h`` (no kink
-  there, so ``D1`` is a derivative of one smooth piece), and
-* ``|g - D1| <= threshold * ||g_B|| / (8 sqrt(n_B))`` for its block ``B`` of ``n_B``
-  evaluated coordinates: all settled coordinates of a block together move its
-  mismatch ``||g - n||`` by at most ``threshold * ||g_B|| / 8``, a sixteenth of what a
-  FAIL needs (``threshold * (||g_B|| + ||n_B||)``), so no FAIL can come from them.
+    ``|g - D1| <= threshold * ||g_B|| / (8 sqrt(n_B))``
 
-Every other coordinate (a mismatch, a kink, a non-finite value) gets the full stencil,
-exactly as before. So does an *audit* of each block, ``max(32, n_B / 32)`` coordinates
-drawn with the check's seed (all of a block of 32 or fewer): the cost's noise is pooled
-over them, and the block's truncation error bar ``|D1 - D2|`` is pooled (root mean
-square) over its fully evaluated smooth coordinates. A settled coordinate's error bar is
-that pooled truncation plus ``3 sigma / h`` and one unit in the last place of the cost,
-as for any other (:func:`gcverify.numdiff.central_derivatives`).
+for its block ``B`` of ``n_B`` evaluated coordinates. All settled coordinates of a block
+together move its mismatch ``||g - n||`` by at most ``threshold * ||g_B|| / 8``, a
+sixteenth of what a FAIL needs (``threshold * (||g_B|| + ||n_B||)``): no FAIL can come
+from them, and none can hide in them (they agree). Whether a kink lies between ``-h``
+and ``h`` cannot matter there either: a kink that moves ``D1`` away from the one-sided
+derivative backprop takes leaves the coordinate unsettled, and the kink test runs.
+
+Every other coordinate (a mismatch, a kink that moves ``D1``, a non-finite value) gets
+the full stencil and the kink test, exactly as before. So does an *audit* of each
+block, ``max(32, n_B / 32)`` coordinates drawn with the check's seed (all of a block of
+32 or fewer, so small networks are checked exactly as before): the cost's noise is
+pooled over them, and each block's truncation error ``|D1 - D2|`` is pooled (root mean
+square) over its fully evaluated smooth coordinates. A settled coordinate's error bar
+is that pooled truncation plus ``3 sigma / h`` and one unit in the last place of the
+cost, as for any other (:func:`gcverify.numdiff.central_derivatives`).
 
 >>> from gcverify.params import ParamLayout
 >>> layout = ParamLayout(("w",), ((100,),))

@@ -1,30 +1,24 @@
 """The forward's cache, watched for kinks at a small fraction of a forward call's cost.
 
-:class:`CacheWatch` keeps the cache at ``theta`` as one flat vector and, for each
-stencil point, copies the cache's numeric values into a buffer reused from point to
-point (no allocation per call). Values that cannot bend are left out: the parameter
-arrays and ``X`` and ``Y`` themselves, when the cache holds them (a parameter is
-linear in itself, data do not move), so a cache ``(Z1, A1, W1, b1, ...)`` costs only its
-activations. Two tests read the buffers:
-
-* :meth:`CacheWatch.bent`, over ``theta ± h``: some value's second difference exceeds
-  both rounding (the kink test's bound, judged against the values at ``theta`` only)
-  and a thousandth of its movement over the two points. Such a value (a kink crossed
-  between ``-h`` and ``h``) sends the coordinate to the full five-point stencil;
-* :meth:`CacheWatch.kink`, over the five points: exactly
-  :func:`gcverify.evaluate.cache_moves_non_smoothly`, on the watched values.
+:class:`CacheWatch` keeps the cache at ``theta`` and, for each of the four stencil
+points, copies the cache's numeric values into a buffer reused from point to point (no
+allocation per call). Values that cannot bend are left out: the parameter arrays and
+``X`` and ``Y`` themselves, when the cache holds them (a parameter is linear in itself,
+data do not move), so a cache ``(Z1, A1, W1, b1, ...)`` costs only its activations.
+:meth:`CacheWatch.kink` is then exactly the test of
+:func:`gcverify.evaluate.cache_moves_non_smoothly` on the watched values.
 
 >>> import numpy as np
->>> from gcverify.evaluate import cache_scale, cache_vector
+>>> from gcverify.evaluate import cache_scale
 >>> W = np.array([[2.0]])
 >>> cache_at = lambda t: (np.maximum(t, 0.0), W)            # a ReLU, and a parameter
 >>> base = cache_at(np.array([5e-6]))
 >>> watch = CacheWatch(base, cache_scale(base), skip={id(W)})
 >>> watch.size                                              # W is not watched
 1
->>> for slot, t in zip((1, 2), (-5e-6, 1.5e-5)):           # theta -+ h: a kink between
+>>> for slot, t in enumerate((-1.5e-5, -5e-6, 1.5e-5, 2.5e-5)):  # theta + (-2, -1, 1, 2) h
 ...     _ = watch.record(slot, cache_at(np.array([t])), skip={id(W)})
->>> watch.bent()
+>>> watch.kink()                                            # the ReLU's kink is crossed
 True
 """
 
@@ -44,11 +38,6 @@ __all__ = ["CacheWatch", "numeric_leaves"]
 # and of theta itself.
 _ROW_OF_SLOT = (0, 1, 3, 4)
 _BASE_ROW = 2
-# A value bends when its second difference over theta -+ h exceeds rounding and this
-# share of its movement |v(h) - v(-h)|. A kink crossed there gives a share of order
-# jump / slope (1 for a ReLU's pre-activation); a smooth value h |v''| / 2|v'|, about 3e-6
-# |v'' / v'| at the default step: curvature (a sigmoid's output) is not a bend.
-_BEND_SHARE = 1e-3
 
 
 def numeric_leaves(obj: Any) -> list[Any]:
@@ -122,12 +111,7 @@ class CacheWatch:
         self.base = self._rows[_BASE_ROW]
         self.scale = np.abs(self.base) if scale is None or scale.shape != mask.shape \
             else np.asarray(scale, dtype=np.float64)[mask]
-        # The screen's bound uses the values at theta only: never above the kink test's.
-        self._bound = _CACHE_ROUNDING * np.maximum(self.scale, np.abs(self.base))
-        self._twice_base = 2 * self.base
         self._filled = np.zeros(len(_ROW_OF_SLOT), dtype=bool)
-        self._scratch = np.empty(self.size)
-        self._above = np.empty(self.size, dtype=bool)
 
     def record(self, slot: int, cache: Any, skip: set[int]) -> bool:
         """Copy the cache at stencil point ``slot`` (0..3) into its buffer; False when its
@@ -139,24 +123,6 @@ class CacheWatch:
                 np.copyto(view, leaf, casting="unsafe")
         self._filled[slot] = same
         return same
-
-    def bent(self) -> bool:
-        """Does some value bend between ``theta - h`` and ``theta + h`` beyond rounding?
-        (Also True when a cache there cannot be compared: let the full test decide.)"""
-        if not (self._filled[1] and self._filled[2]):
-            return True
-        if self.size == 0:
-            return False
-        scratch = self._scratch
-        np.add(self._rows[1], self._rows[3], out=scratch)
-        np.subtract(scratch, self._twice_base, out=scratch)
-        np.abs(scratch, out=scratch)
-        np.greater(scratch, self._bound, out=self._above)
-        if not self._above.any():          # the usual case: nothing beyond rounding
-            return False
-        where = np.flatnonzero(self._above)
-        moved = np.abs(self._rows[3, where] - self._rows[1, where])
-        return bool(np.any(scratch[where] > _BEND_SHARE * moved))
 
     def kink(self) -> bool:
         """The five-point kink test of
