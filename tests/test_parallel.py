@@ -35,7 +35,7 @@ def test_interleaved_chunks_come_back_in_row_order_from_several_processes(n, job
     assert pairs.tolist() == [[r, -r] for r in range(n)]
     used = min(n, jobs)
     assert len(set(pids.tolist())) == used
-    assert [pid for pid in pids.tolist()[:used]][0] == os.getpid()   # row 0: here
+    assert int(pids[0]) == os.getpid()                              # row 0: here
 
 
 @needs_fork
