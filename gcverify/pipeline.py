@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gcverify.coordinates import sampled_coordinates
 from gcverify.errors import invalid_argument
 from gcverify.evaluate import Evaluator
 from gcverify.numdiff import (
@@ -31,7 +32,6 @@ from gcverify.numdiff import (
 )
 from gcverify.options import CheckOptions
 from gcverify.parallel import resolve_jobs
-from gcverify.params import ParamLayout
 from gcverify.result import GradCheckResult, Verdict
 from gcverify.settling import merge_settled, settling_tolerances
 from gcverify.validate import AnalyticGradient
@@ -175,7 +175,7 @@ class _FirstPass:
 def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
                 gradient: AnalyticGradient, options: CheckOptions) -> _FirstPass:
     layout, analytic = evaluator.layout, gradient.vector
-    index = _coordinates(layout, options.sample, options.seed)
+    index = sampled_coordinates(layout, analytic, options.sample, options.seed)
     evaluated = np.zeros(layout.size, dtype=bool)
     evaluated[index] = True
     numerical = np.full(layout.size, np.nan)
@@ -284,16 +284,6 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
         notes.append(f"{names}: too noisy at the default step; {int(better.sum())} "
                      f"coordinates re-estimated with a step {factor:g} times larger")
     return evidence, notes
-
-
-def _coordinates(layout: ParamLayout, sample: int | None, seed: int | None) -> np.ndarray:
-    """All flat indices, or ``sample`` per block chosen with ``seed``."""
-    if sample is None:
-        return np.arange(layout.size)
-    rng = np.random.default_rng(seed)
-    chosen = [start + np.sort(rng.choice(size, size=min(size, sample), replace=False))
-              for start, size in zip(layout.offsets, layout.sizes)]
-    return np.concatenate(chosen)
 
 
 def _exclusions(derivatives: Derivatives, kinks: np.ndarray | None) -> np.ndarray:

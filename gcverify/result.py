@@ -106,7 +106,9 @@ class BlockFinding:
     ``max_absolute`` and ``max_relative``: the largest ``|g - n|`` and ``|g - n| / |n|``
     over the judged coordinates, as numpy.testing reports them. ``at_kinks``: how many
     of the judged coordinates sit at a kink, judged by the one-sided derivative that
-    backprop takes there.
+    backprop takes there. ``coverage``: the share of the block's gradient norm that the
+    judged verdict rests on, ``||g over the evaluated coordinates|| / ||g||`` (1.0 unless
+    ``sample=k`` left coordinates out; NaN when the block's gradient is zero).
 
     >>> from gcverify import check_backprop
     >>> from gcverify.models import notebook as nb
@@ -134,6 +136,7 @@ class BlockFinding:
     max_absolute: float = math.nan
     max_relative: float = math.nan
     at_kinks: int = 0
+    coverage: float = 1.0
 
     def __repr__(self) -> str:
         scale = "None" if self.scale is None else f"{self.scale:.4g}"
@@ -265,6 +268,7 @@ class GradCheckResult:
                 "size": block.size,
                 "judged": block.judged,
                 "at_kinks": block.at_kinks,
+                "coverage": _json_number(block.coverage),
                 "excluded": dict(block.excluded),
                 "informative": block.informative,
                 "diagnosis": block.diagnosis,
@@ -306,6 +310,12 @@ class GradCheckResult:
             f"  difference {_number(self.difference)} (the notebook's formula over the "
             "judged coordinates)",
         ]
+        if self.options.sample is not None:
+            shares = ", ".join(f"{b.gradient_key} {_share(b.coverage)}"
+                               for b in self.blocks.values())
+            lines.append(f"  sampled: up to {self.options.sample} coordinates per block, "
+                         f"picked by |g|; share of each block's gradient norm checked: "
+                         f"{shares}")
         bad = self.mismatched
         if bad:
             lines += ["", f"Mismatched blocks: {len(bad)} / {len(self.blocks)}"]
@@ -319,6 +329,10 @@ class GradCheckResult:
         if self.reasons:
             lines += ["", "Reasons:"] + [f"  - {reason}" for reason in self.reasons]
         return lines
+
+
+def _share(value: float) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.3g}"
 
 
 def _json_number(value: float | None) -> float | None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gcverify.coordinates import gradient_share
 from gcverify.diagnosis import diagnose_mismatch, is_transposed
 from gcverify.params import ParamLayout, gradient_key
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
@@ -174,6 +175,7 @@ class _Sums:
     judged: np.ndarray       # how many judged
     nonfinite: np.ndarray    # how many judged analytic values are not finite
     at_kinks: np.ndarray     # how many judged by a one-sided derivative at a kink
+    evaluated: np.ndarray    # how many evaluated (all, unless sampled)
 
 
 def _sums(evidence: Evidence) -> _Sums:
@@ -191,7 +193,8 @@ def _sums(evidence: Evidence) -> _Sums:
     # bincount reads boolean weights as 0.0 / 1.0: counts need no cast.
     return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block((g - n) ** 2),
                  per_block(e * e), per_block(gx * gx), per_block(judged),
-                 per_block(judged & ~finite), per_block(evidence.at_kinks))
+                 per_block(judged & ~finite), per_block(evidence.at_kinks),
+                 per_block(evidence.evaluated))
 
 
 def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
@@ -201,22 +204,26 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
     worst = _worst_entries(evidence)
     excluded = _excluded_counts(evidence)
     largest = _largest_differences(evidence)
-    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k])
+    share = gradient_share(evidence.layout, evidence.analytic,
+                           np.flatnonzero(evidence.evaluated)).tolist()
+    return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k],
+                               share[k])
             for k, name in enumerate(evidence.layout.names)}
 
 
 def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
                  excluded: dict[str, int], whole: Whole,
-                 largest: tuple[float, float]) -> BlockFinding:
+                 largest: tuple[float, float], share: float = 1.0) -> BlockFinding:
     name = evidence.layout.names[k]
     key = evidence.key(k)
+    sampled = 0 < int(sums.evaluated[k]) < evidence.layout.sizes[k]
 
     def finding(verdict: Verdict, difference: float, scale: float | None, resolution: float,
                 diagnosis: str, informative: bool = True) -> BlockFinding:
         return BlockFinding(name, key, verdict, difference, scale, resolution,
                             evidence.layout.sizes[k], int(sums.judged[k]),
                             FrozenMap(excluded), worst, diagnosis, informative, *largest,
-                            int(sums.at_kinks[k]))
+                            int(sums.at_kinks[k]), share)
 
     if sums.nonfinite[k]:
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
@@ -260,6 +267,13 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
                      "of this block's gradient, so what remains cannot vouch for it")
     elif informative:
         verdict, diagnosis = Verdict.PASS, f"{key} matches"
+    elif sampled and (zero or not sums.judged[k]):
+        # A sample vouches only for what it saw: here, nothing.
+        verdict = Verdict.INCONCLUSIVE
+        diagnosis = (f"{key}: the {int(sums.evaluated[k])} sampled coordinates carry none of "
+                     "this block's gradient (zero within the error bars, or excluded), so "
+                     "they cannot vouch for it; check more coordinates (a larger sample, "
+                     "or sample=None)")
     elif not sums.judged[k]:
         verdict = Verdict.PASS
         diagnosis = (f"{key}: every coordinate excluded ({_counts(excluded)}), none "
