@@ -34,6 +34,7 @@ from gcverify.evaluate import (
     ForwardEvaluator,
     LoopEvaluator,
 )
+from gcverify.forward_stencil import forward_rows
 from gcverify.options import CheckOptions
 from gcverify.pipeline import run_check
 from gcverify.result import GradCheckResult, Verdict
@@ -55,6 +56,9 @@ __all__ = [
 
 # Shorthands for the defaults, which CheckOptions defines.
 _O = CheckOptions
+# The forward's stencil is loaded with the checker (gcverify.evaluate imports it at
+# its first use, to avoid an import cycle), not during a check.
+del forward_rows
 
 
 def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Mapping[str, Any],
