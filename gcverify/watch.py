@@ -111,6 +111,7 @@ class CacheWatch:
         self.base = self._rows[_BASE_ROW]
         self.scale = np.abs(self.base) if scale is None or scale.shape != mask.shape \
             else np.asarray(scale, dtype=np.float64)[mask]
+        self._least_bound = _CACHE_ROUNDING * np.maximum(self.scale, np.abs(self.base))
         self._filled = np.zeros(len(_ROW_OF_SLOT), dtype=bool)
 
     def record(self, slot: int, cache: Any, skip: set[int]) -> bool:
@@ -131,7 +132,14 @@ class CacheWatch:
         if not self._filled.all() or self.size == 0:
             return False
         # cache_moves_non_smoothly's arithmetic, on the rows in place (no stacked copy).
-        magnitude = np.abs(self._rows).max(axis=0)
-        bound = _CACHE_ROUNDING * np.maximum(self.scale, magnitude)
+        # Its bound grows with the values' magnitude over the five points, which is at
+        # least their magnitude at theta: below that smaller bound, no kink anywhere,
+        # and only the values above it need the magnitude over the five points.
         with np.errstate(invalid="ignore"):
-            return bool(np.any(np.abs(fourth_differences(self._rows)) > bound))
+            fourth = np.abs(fourth_differences(self._rows))
+            above = np.flatnonzero(fourth > self._least_bound)
+            if above.size == 0:
+                return False
+            magnitude = np.abs(self._rows[:, above]).max(axis=0)
+            bound = _CACHE_ROUNDING * np.maximum(self.scale[above], magnitude)
+            return bool(np.any(fourth[above] > bound))
