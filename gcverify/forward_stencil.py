@@ -46,6 +46,7 @@ __all__ = ["forward_rows"]
 # The stencil's inner points first (theta - h, theta + h), then the outer ones.
 _INNER, _OUTER = (1, 2), (0, 3)
 _MULTIPLES = STENCIL.tolist()
+_PLAIN_FLOATS = (float, np.float64)
 # Coordinates of a block that fail to settle before its next ones are watched at once.
 _SURPRISES_BEFORE_WATCHING = 4
 
@@ -86,7 +87,8 @@ def _rows(evaluator: ForwardEvaluator, theta: np.ndarray, index: np.ndarray, h: 
         cost, cache = evaluator._checked(forward(x, y, parameters))
         if watched:
             watch.record(slot, cache, skip)
-        return cost if type(cost) is float else as_cost_value(cost, name)
+        # The usual return types need no validation beyond their type.
+        return float(cost) if type(cost) in _PLAIN_FLOATS else as_cost_value(cost, name)
 
     blocks = layout.block_ids[index]
     surprises = np.zeros(len(layout.names), dtype=np.int64)
