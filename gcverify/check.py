@@ -18,6 +18,7 @@ the checking.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +37,7 @@ from gcverify.evaluate import (
 )
 from gcverify.forward_stencil import forward_rows
 from gcverify.options import CheckOptions
+from gcverify.parallel import one_blas_thread
 from gcverify.pipeline import run_check
 from gcverify.result import GradCheckResult, Verdict
 from gcverify.validate import (
@@ -104,9 +106,9 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     evaluator: Evaluator
     if isinstance(cost, BatchedCost) and cost.layout == layout:
         evaluator = BatchedEvaluator(cost, cost.layout)  # its index tables already built
-    else:
-        evaluator = LoopEvaluator(cost, layout)
-    return run_check(evaluator, theta, analytic, options)
+        return run_check(evaluator, theta, analytic, options)
+    with one_blas_thread():                 # the user's code, called thousands of times
+        return run_check(LoopEvaluator(cost, layout), theta, analytic, options)
 
 
 def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X: Any, Y: Any,
@@ -143,9 +145,6 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     layout, theta = validate_parameters(parameters)
 
     watcher = ForwardEvaluator(forward, X, Y, layout)
-    cost, cache = watcher.base_with_cache(theta)
-    analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout,
-                                  "backward(X, Y, cache)")
     evaluator: Evaluator = watcher
     owner = getattr(forward, "__self__", None)
     if isinstance(owner, BatchedForward):
@@ -158,8 +157,13 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
         return backward_rounding(forward, backward, X, Y, layout, theta, options.seed,
                                  watcher.rounding_scale)
 
-    result = run_check(evaluator, theta, analytic, options, J0=cost,
-                    analytic_noise=analytic_noise)
+    # The user's code, called thousands of times: one BLAS thread, the same throughout.
+    with nullcontext() if evaluator is not watcher else one_blas_thread():
+        cost, cache = watcher.base_with_cache(theta)
+        analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout,
+                                      "backward(X, Y, cache)")
+        result = run_check(evaluator, theta, analytic, options, J0=cost,
+                           analytic_noise=analytic_noise)
     notes = tuple(getattr(forward, NOTES, ()))
     if watcher.mutates_inputs:
         notes += ("forward modifies X or Y in place; the check gave it fresh copies each "
