@@ -7,7 +7,13 @@ import os
 import numpy as np
 import pytest
 
-from gcverify.parallel import available_cores, can_fork, map_rows, resolve_jobs
+from gcverify.parallel import (
+    available_cores,
+    can_fork,
+    map_rows,
+    one_blas_thread,
+    resolve_jobs,
+)
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="workers are forked")
 
@@ -64,3 +70,15 @@ def test_a_worker_that_dies_is_replaced_by_running_its_chunk_here():
 def test_jobs_none_means_every_available_core():
     assert resolve_jobs(None) == available_cores() >= 1
     assert resolve_jobs(1) == 1
+
+
+def test_blas_runs_on_one_thread_inside_and_as_before_after():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+              if pool["user_api"] == "blas"]
+    with one_blas_thread():
+        inside = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                  if pool["user_api"] == "blas"]
+    after = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+             if pool["user_api"] == "blas"]
+    assert inside == [1] * len(before) and after == before
