@@ -131,8 +131,12 @@ def _fork(rows: Callable[[np.ndarray], Any], chunk: np.ndarray) -> tuple[int, in
 
 def _collect(pid: int, reader: int, rows: Callable[[np.ndarray], Any],
              chunk: np.ndarray) -> Any:
-    with os.fdopen(reader, "rb") as source:
-        data = source.read()
+    try:
+        with os.fdopen(reader, "rb") as source:
+            data = source.read()
+    except BaseException:                                  # an interrupt while waiting
+        _end(pid, None)
+        raise
     os.waitpid(pid, 0)
     try:
         status, result = pickle.loads(data)
@@ -141,16 +145,17 @@ def _collect(pid: int, reader: int, rows: Callable[[np.ndarray], Any],
     return result if status == "ok" else rows(chunk)
 
 
-def _end(pid: int, reader: int) -> None:
+def _end(pid: int, reader: int | None) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
-    try:
-        os.close(reader)
-    except OSError:
-        pass
+    if reader is not None:
+        try:
+            os.close(reader)
+        except OSError:
+            pass
 
 
 def _assemble(results: list[Any], chunks: list[np.ndarray], n: int) -> Any:
