@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+# Loaded with the checker, not during its first check (gcverify.evaluate imports it at
+# its first use, to avoid an import cycle).
+import gcverify.forward_stencil  # noqa: F401
 from gcverify.adapters import NOTES
 from gcverify.backward_noise import backward_rounding
 from gcverify.errors import invalid_argument
@@ -35,7 +38,6 @@ from gcverify.evaluate import (
     ForwardEvaluator,
     LoopEvaluator,
 )
-from gcverify.forward_stencil import forward_rows
 from gcverify.options import CheckOptions
 from gcverify.parallel import one_blas_thread
 from gcverify.pipeline import run_check
@@ -58,9 +60,6 @@ __all__ = [
 
 # Shorthands for the defaults, which CheckOptions defines.
 _O = CheckOptions
-# The forward's stencil is loaded with the checker (gcverify.evaluate imports it at
-# its first use, to avoid an import cycle), not during a check.
-del forward_rows
 
 
 def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Mapping[str, Any],
