@@ -27,10 +27,11 @@ import numpy as np
 
 from gcverify.errors import invalid_argument
 from gcverify.numdiff import EPS, STENCIL, fourth_differences
-from gcverify.parallel import map_rows
+from gcverify.parallel import map_rows, workers_for
 from gcverify.params import ParamLayout
 
 __all__ = [
+    "CACHE_ROUNDING",
     "BatchedCost",
     "BatchedEvaluator",
     "BatchedForward",
@@ -50,17 +51,13 @@ __all__ = [
 # 272 EPS x scale (99th percentile 27); a ReLU kink crossed by the stencil gives about
 # 2 h |dZ/dtheta|, 1e10 EPS x scale for a unit slope: 4096 keeps a margin of 15 on one
 # side and misses only kinks whose pre-activation moves less than 1e-7 per unit step.
-_CACHE_ROUNDING = 4096 * EPS
+#: The kink test's bound on a cached value's fourth difference, in units of its scale.
+CACHE_ROUNDING = 4096 * EPS
 # The terms a cached value is computed from are measured by moving theta and X by this
 # relative amount along a few random directions: far above rounding (5e8 ulps), far
 # below anything nonlinear.
 _TERM_PROBE = 1e-7
 _TERM_DIRECTIONS = 3
-# Workers are forked only for a stencil expected to take this long on one core (a fork
-# and the trip of the results back cost a few milliseconds).
-_WORTH_FORKING_SECONDS = 0.1
-# Forward calls per coordinate assumed when deciding that (2 to 4; most need 2).
-_CALLS_PER_COORDINATE = 3
 
 
 @runtime_checkable
@@ -153,31 +150,18 @@ class Evaluator(abc.ABC):
         #: The fastest call into the user's code measured so far (None: not measured).
         self.seconds_per_call: float | None = None
 
-    def _note_call_time(self, seconds: float) -> None:
-        if self.seconds_per_call is None or seconds < self.seconds_per_call:
-            self.seconds_per_call = seconds
-
     def workers(self, rows: int, jobs: int) -> int:
-        """How many processes to evaluate ``rows`` coordinates with, at most ``jobs``:
-        one unless the work is long enough to be worth a fork."""
-        if jobs <= 1 or self.seconds_per_call is None:
-            return 1
-        expected = rows * _CALLS_PER_COORDINATE * self.seconds_per_call
-        return jobs if expected >= _WORTH_FORKING_SECONDS else 1
+        """How many processes to evaluate ``rows`` coordinates with (:func:`workers_for`)."""
+        return workers_for(rows, self.seconds_per_call, jobs)
 
     def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
                          tolerance: np.ndarray | None = None,
                          analytic: np.ndarray | None = None, jobs: int = 1
                          ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """:meth:`stencil`, leaving out the points ``theta ± 2h`` of the coordinates it
-        can settle, with up to ``jobs`` processes.
-
-        A coordinate ``r`` is settled when ``tolerance[r] >= 0``, its cache does not
-        bend between ``theta ± h`` and ``|analytic[r] - D1| <= tolerance[r]`` (``D1``
-        the central difference): its costs at ``± 2h`` are NaN and ``settled[r]`` True.
-        This evaluator cannot see bends, so it settles nothing. Returns ``(costs,
-        kinks, settled)``.
-        """
+        """``(costs, kinks, settled)``: :meth:`stencil`, with up to ``jobs`` processes,
+        without ``theta ± 2h`` (NaN there) for the coordinates ``r`` it settles: those
+        with ``|analytic[r] - D1| <= tolerance[r]`` (:mod:`gcverify.settling`). Only an
+        evaluator that watches for kinks may settle; this one settles none."""
         costs, kinks = self.stencil(theta, index, h)
         return costs, kinks, np.zeros(len(index), dtype=bool)
 
@@ -191,7 +175,14 @@ class Evaluator(abc.ABC):
 
     def cost_again(self, theta: np.ndarray) -> float:
         """The cost at ``theta`` once more, the way :meth:`base` computed it, and nothing
-        else (to see whether the cost is deterministic)."""
+        else (to see whether the cost is deterministic); the call is timed."""
+        start = time.perf_counter()
+        value = self._again(theta)
+        seconds = time.perf_counter() - start
+        self.seconds_per_call = min(seconds, self.seconds_per_call or seconds)
+        return value
+
+    def _again(self, theta: np.ndarray) -> float:
         return self.base(theta)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
@@ -236,12 +227,6 @@ class LoopEvaluator(Evaluator):
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
         # A fresh vector per call: the user's code gets arrays nobody else holds.
         return self.cost(self.layout.unflatten(vector.copy())), None
-
-    def cost_again(self, theta: np.ndarray) -> float:
-        start = time.perf_counter()
-        value = self.base(theta)
-        self._note_call_time(time.perf_counter() - start)
-        return value
 
     def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
                          tolerance: np.ndarray | None = None,
@@ -351,11 +336,8 @@ class ForwardEvaluator(Evaluator):
     def base(self, theta: np.ndarray) -> float:
         return self.base_with_cache(theta)[0]
 
-    def cost_again(self, theta: np.ndarray) -> float:
-        start = time.perf_counter()
-        value = as_cost_value(self.evaluate(theta)[0], self.cost_name)
-        self._note_call_time(time.perf_counter() - start)
-        return value
+    def _again(self, theta: np.ndarray) -> float:
+        return as_cost_value(self.evaluate(theta)[0], self.cost_name)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -447,7 +429,7 @@ def cache_moves_non_smoothly(points: list[np.ndarray], scale: np.ndarray | None 
         return False
     stacked = np.stack(points)
     magnitude = np.abs(stacked).max(axis=0)
-    bound = _CACHE_ROUNDING * (magnitude if scale is None else np.maximum(scale, magnitude))
+    bound = CACHE_ROUNDING * (magnitude if scale is None else np.maximum(scale, magnitude))
     with np.errstate(invalid="ignore"):
         return bool(np.any(np.abs(fourth_differences(stacked)) > bound))
 

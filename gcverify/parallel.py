@@ -31,7 +31,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available_cores", "can_fork", "map_rows", "one_blas_thread", "resolve_jobs"]
+__all__ = ["available_cores", "can_fork", "map_rows", "one_blas_thread", "resolve_jobs",
+           "workers_for"]
+
+# Workers are forked only for work expected to take this long in one process (a fork
+# and the trip of the results back cost a few milliseconds).
+_WORTH_FORKING_SECONDS = 0.1
+# Calls per coordinate assumed when deciding that (2 to 4; most need 2).
+_CALLS_PER_COORDINATE = 3
 
 
 def available_cores() -> int:
@@ -75,6 +82,19 @@ def resolve_jobs(jobs: int | None) -> int:
     (3, True)
     """
     return available_cores() if jobs is None else jobs
+
+
+def workers_for(rows: int, seconds_per_call: float | None, jobs: int) -> int:
+    """How many processes to evaluate ``rows`` coordinates with, at most ``jobs``: one
+    unless the work (timed by ``seconds_per_call``, None: not timed) is worth a fork.
+
+    >>> workers_for(10_000, 1e-4, 2), workers_for(100, 1e-4, 2), workers_for(10**6, None, 2)
+    (2, 1, 1)
+    """
+    if jobs <= 1 or seconds_per_call is None:
+        return 1
+    expected = rows * _CALLS_PER_COORDINATE * seconds_per_call
+    return jobs if expected >= _WORTH_FORKING_SECONDS else 1
 
 
 def can_fork() -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from gcverify.evaluate import _CACHE_ROUNDING
+from gcverify.evaluate import CACHE_ROUNDING
 from gcverify.numdiff import fourth_differences
 
 __all__ = ["CacheWatch", "numeric_leaves"]
@@ -111,7 +111,7 @@ class CacheWatch:
         self.base = self._rows[_BASE_ROW]
         self.scale = np.abs(self.base) if scale is None or scale.shape != mask.shape \
             else np.asarray(scale, dtype=np.float64)[mask]
-        self._least_bound = _CACHE_ROUNDING * np.maximum(self.scale, np.abs(self.base))
+        self._least_bound = CACHE_ROUNDING * np.maximum(self.scale, np.abs(self.base))
         self._filled = np.zeros(len(_ROW_OF_SLOT), dtype=bool)
 
     def record(self, slot: int, cache: Any, skip: set[int]) -> bool:
@@ -141,5 +141,5 @@ class CacheWatch:
             if above.size == 0:
                 return False
             magnitude = np.abs(self._rows[:, above]).max(axis=0)
-            bound = _CACHE_ROUNDING * np.maximum(self.scale[above], magnitude)
+            bound = CACHE_ROUNDING * np.maximum(self.scale[above], magnitude)
             return bool(np.any(fourth[above] > bound))

@@ -10,8 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from gcverify import MLP, Verdict, check_backprop
-from gcverify import evaluate as evaluate_module
+from gcverify import MLP, Verdict, check_backprop, parallel
 from gcverify.evaluate import ForwardEvaluator
 from gcverify.forward_stencil import forward_rows
 from gcverify.numdiff import step_sizes
@@ -131,7 +130,7 @@ def test_a_forward_that_writes_into_its_parameters_gets_fresh_ones_every_call(st
 @pytest.mark.skipif(not can_fork(), reason="workers are forked")
 @pytest.mark.parametrize(("key", "factor"), [(None, 1.0), ("dW2", 2.0)])
 def test_jobs_give_the_result_of_one_process_bit_for_bit(key, factor, monkeypatch):
-    monkeypatch.setattr(evaluate_module, "_WORTH_FORKING_SECONDS", 0.0)   # always fork
+    monkeypatch.setattr(parallel, "_WORTH_FORKING_SECONDS", 0.0)          # always fork
     forks = []
     real_fork = os.fork
 
