@@ -80,11 +80,13 @@ def scaled(backward, key, factor):
 
 
 def networks():
-    """(name, forward, backward, X, Y, parameters) at P = 47, ~1k and ~11k."""
+    """(name, forward, backward, X, Y, parameters) at P = 47 (twice), ~1k and ~11k."""
     X, Y, parameters = nb.gradient_check_n_test_case()
     yield "notebook, P=47", nb.forward_propagation_n, nb.backward_propagation_n, X, Y, \
         parameters
-    for dims, m in (((20, 30, 10, 1), 16), ((100, 80, 40, 1), 32)):
+    # A blind pick of one coordinate per block missed dW2 x 2 on 13 (the notebook's case)
+    # and 16 (the random 4-5-3-1) of these 20 seeds, db1 x 4 on 7 and 8.
+    for dims, m in (((4, 5, 3, 1), 3), ((20, 30, 10, 1), 16), ((100, 80, 40, 1), 32)):
         net = MLP(dims, "relu", "naive")
         X, Y = net.make_batch(m, seed=5)
         yield (f"{'-'.join(map(str, dims))}, P={net.layout.size}",
