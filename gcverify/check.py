@@ -18,11 +18,15 @@ the checking.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+# Loaded with the checker, not during its first check (gcverify.evaluate imports it at
+# its first use, to avoid an import cycle).
+import gcverify.forward_stencil  # noqa: F401
 from gcverify.adapters import NOTES
 from gcverify.backward_noise import backward_rounding
 from gcverify.directional import directional_backprop, directional_gradients, resolve_mode
@@ -36,6 +40,7 @@ from gcverify.evaluate import (
     LoopEvaluator,
 )
 from gcverify.options import CheckOptions
+from gcverify.parallel import one_blas_thread
 from gcverify.pipeline import run_check
 from gcverify.result import GradCheckResult, Verdict
 from gcverify.validate import (
@@ -63,7 +68,8 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
                     method: str = _O.method, epsilon: float | None = _O.epsilon,
                     seed: int = _O.seed, sample: int | None = _O.sample,
                     noise_limit: float = _O.noise_limit, mode: str = _O.mode,
-                    directions: int = _O.directions) -> GradCheckResult:
+                    directions: int = _O.directions,
+                    jobs: int | None = _O.jobs) -> GradCheckResult:
     """Check ``gradients`` against numerical derivatives of ``cost`` at ``parameters``.
 
     Parameters
@@ -77,7 +83,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
         other keys (``"dZ1"``) are ignored.
     parameters
         Dict of float64 arrays. Never modified; the cost receives copies.
-    threshold, method, epsilon, seed, sample, noise_limit, mode, directions
+    threshold, method, epsilon, seed, sample, noise_limit, mode, directions, jobs
         The options of :class:`~gcverify.options.CheckOptions`, where each is described.
 
     Examples
@@ -96,7 +102,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     validate_callable("cost", cost, callable_signature("cost"))
     options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
                            sample=sample, noise_limit=noise_limit,
-                           mode=mode, directions=directions)
+                           mode=mode, directions=directions, jobs=jobs)
     layout, theta = validate_parameters(parameters)
     analytic = validate_gradients(gradients, layout)
     if resolve_mode(options, layout.size) == "directional":
@@ -104,9 +110,9 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     evaluator: Evaluator
     if isinstance(cost, BatchedCost) and cost.layout == layout:
         evaluator = BatchedEvaluator(cost, cost.layout)  # its index tables already built
-    else:
-        evaluator = LoopEvaluator(cost, layout)
-    return run_check(evaluator, theta, analytic, options)
+        return run_check(evaluator, theta, analytic, options)
+    with one_blas_thread():                 # the user's code, called thousands of times
+        return run_check(LoopEvaluator(cost, layout), theta, analytic, options)
 
 
 def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X: Any, Y: Any,
@@ -114,7 +120,8 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
                    method: str = _O.method, epsilon: float | None = _O.epsilon,
                    seed: int = _O.seed, sample: int | None = _O.sample,
                    noise_limit: float = _O.noise_limit, mode: str = _O.mode,
-                   directions: int = _O.directions) -> GradCheckResult:
+                   directions: int = _O.directions,
+                   jobs: int | None = _O.jobs) -> GradCheckResult:
     """Check a backward pass against numerical derivatives of its forward pass.
 
     ``forward(X, Y, parameters) -> (cost, cache)`` and ``backward(X, Y, cache) ->
@@ -139,16 +146,13 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     validate_callable("backward", backward, callable_signature("backward"))
     options = CheckOptions(threshold=threshold, method=method, epsilon=epsilon, seed=seed,
                            sample=sample, noise_limit=noise_limit,
-                           mode=mode, directions=directions)
+                           mode=mode, directions=directions, jobs=jobs)
     X, Y = validate_data("X", X), validate_data("Y", Y)
     layout, theta = validate_parameters(parameters)
     if resolve_mode(options, layout.size) == "directional":
         return directional_backprop(forward, backward, X, Y, layout, theta, options)
 
     watcher = ForwardEvaluator(forward, X, Y, layout)
-    cost, cache = watcher.base_with_cache(theta)
-    analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout,
-                                  "backward(X, Y, cache)")
     evaluator: Evaluator = watcher
     owner = getattr(forward, "__self__", None)
     if isinstance(owner, BatchedForward):
@@ -161,8 +165,13 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
         return backward_rounding(forward, backward, X, Y, layout, theta, options.seed,
                                  watcher.rounding_scale)
 
-    result = run_check(evaluator, theta, analytic, options, J0=cost,
-                    analytic_noise=analytic_noise)
+    # The user's code, called thousands of times: one BLAS thread, the same throughout.
+    with nullcontext() if evaluator is not watcher else one_blas_thread():
+        cost, cache = watcher.base_with_cache(theta)
+        analytic = validate_gradients(backward(X.copy(), Y.copy(), cache), layout,
+                                      "backward(X, Y, cache)")
+        result = run_check(evaluator, theta, analytic, options, J0=cost,
+                           analytic_noise=analytic_noise)
     notes = tuple(getattr(forward, NOTES, ()))
     if watcher.mutates_inputs:
         notes += ("forward modifies X or Y in place; the check gave it fresh copies each "
@@ -175,7 +184,8 @@ def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
                          method: str = _O.method, epsilon: float | None = _O.epsilon,
                          seed: int = _O.seed, sample: int | None = _O.sample,
                          noise_limit: float = _O.noise_limit, mode: str = _O.mode,
-                         directions: int = _O.directions) -> GradCheckResult:
+                         directions: int = _O.directions,
+                         jobs: int | None = _O.jobs) -> GradCheckResult:
     """Check ``f(parameters) -> (loss, grads)`` (scipy's ``jac=True`` style, CS231n's
     ``net.loss``): its grads against numerical derivatives of its loss.
 
@@ -206,7 +216,7 @@ def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],
 
     return check_gradients(loss, first[1], parameters, threshold=threshold, method=method,
                            epsilon=epsilon, seed=seed, sample=sample, noise_limit=noise_limit,
-                           mode=mode, directions=directions)
+                           mode=mode, directions=directions, jobs=jobs)
 
 
 def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
@@ -215,7 +225,8 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
                              method: str = _O.method, epsilon: float | None = _O.epsilon,
                              seed: int = _O.seed, sample: int | None = _O.sample,
                              noise_limit: float = _O.noise_limit, mode: str = _O.mode,
-                             directions: int = _O.directions) -> GradCheckResult:
+                             directions: int = _O.directions,
+                             jobs: int | None = _O.jobs) -> GradCheckResult:
     """:func:`check_gradients`, raising :class:`AssertionError` unless it passes.
 
     The message is the full report: header with threshold, method and step,
@@ -234,7 +245,7 @@ def assert_gradients_correct(cost: Callable[[dict[str, np.ndarray]], Any],
     __tracebackhide__ = True
     result = check_gradients(cost, gradients, parameters, threshold=threshold, method=method,
                              epsilon=epsilon, seed=seed, sample=sample,
-                             noise_limit=noise_limit, mode=mode, directions=directions)
+                             noise_limit=noise_limit, mode=mode, directions=directions, jobs=jobs)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 
@@ -245,7 +256,8 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
                             method: str = _O.method, epsilon: float | None = _O.epsilon,
                             seed: int = _O.seed, sample: int | None = _O.sample,
                             noise_limit: float = _O.noise_limit, mode: str = _O.mode,
-                            directions: int = _O.directions) -> GradCheckResult:
+                            directions: int = _O.directions,
+                            jobs: int | None = _O.jobs) -> GradCheckResult:
     """:func:`check_backprop`, raising :class:`AssertionError` unless it passes.
 
     >>> from gcverify.models import notebook as nb
@@ -257,7 +269,7 @@ def assert_backprop_correct(forward: Callable[..., Any], backward: Callable[...,
     __tracebackhide__ = True
     result = check_backprop(forward, backward, X, Y, parameters, threshold=threshold,
                             method=method, epsilon=epsilon, seed=seed, sample=sample,
-                            noise_limit=noise_limit, mode=mode, directions=directions)
+                            noise_limit=noise_limit, mode=mode, directions=directions, jobs=jobs)
     _raise_unless_passed(result, allow_inconclusive)
     return result
 

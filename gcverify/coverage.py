@@ -18,13 +18,17 @@ result's reasons (:func:`coverage_note`); the verdict does not change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gcverify.params import ParamLayout
 from gcverify.result import BlockFinding, Verdict
 
-__all__ = ["LOW_COVERAGE", "ZERO_BARS", "coverage_note", "dead_units",
+if TYPE_CHECKING:
+    from gcverify.verdict import Evidence
+
+__all__ = ["LOW_COVERAGE", "ZERO_BARS", "coverage_note", "covered_coordinates", "dead_units",
            "nonzero_beyond_error_bars"]
 
 #: A gradient within this many error bars of zero is zero (a block's, a coordinate's).
@@ -39,6 +43,22 @@ def nonzero_beyond_error_bars(analytic: np.ndarray, numerical: np.ndarray,
     where a value is NaN)."""
     with np.errstate(invalid="ignore"):
         return (np.abs(analytic) + np.abs(numerical)) > ZERO_BARS * error
+
+
+def covered_coordinates(evidence: Evidence) -> np.ndarray:
+    """The judged coordinates whose gradient is distinguishable from zero
+    (:func:`nonzero_beyond_error_bars`): a dead ReLU unit's weights
+    are not covered, and any bug in their gradient is invisible on these examples.
+
+    >>> from gcverify.verdict import NOT_EXCLUDED, Evidence
+    >>> layout = ParamLayout.from_parameters({"W": np.zeros((1, 3))})
+    >>> covered_coordinates(Evidence(layout, np.array([1.0, 0.0, 2e-9]), np.array(
+    ...     [1.0, 0.0, 1e-9]), np.full(3, 1e-9), np.full(3, NOT_EXCLUDED), np.ones(3, bool),
+    ...     2e-7, 1e-3)).tolist()
+    [True, False, False]
+    """
+    return evidence.judged & nonzero_beyond_error_bars(evidence.analytic, evidence.numerical,
+                                                       evidence.error)
 
 
 def dead_units(layout: ParamLayout, covered: np.ndarray,

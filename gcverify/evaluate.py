@@ -17,6 +17,8 @@ inputs in place can neither corrupt the check nor reach the caller's arrays.
 from __future__ import annotations
 
 import abc
+import functools
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -25,9 +27,11 @@ import numpy as np
 
 from gcverify.errors import invalid_argument
 from gcverify.numdiff import EPS, STENCIL, fourth_differences
+from gcverify.parallel import map_rows, workers_for
 from gcverify.params import ParamLayout
 
 __all__ = [
+    "CACHE_ROUNDING",
     "BatchedCost",
     "BatchedEvaluator",
     "BatchedForward",
@@ -47,7 +51,8 @@ __all__ = [
 # 272 EPS x scale (99th percentile 27); a ReLU kink crossed by the stencil gives about
 # 2 h |dZ/dtheta|, 1e10 EPS x scale for a unit slope: 4096 keeps a margin of 15 on one
 # side and misses only kinks whose pre-activation moves less than 1e-7 per unit step.
-_CACHE_ROUNDING = 4096 * EPS
+#: The kink test's bound on a cached value's fourth difference, in units of its scale.
+CACHE_ROUNDING = 4096 * EPS
 # The terms a cached value is computed from are measured by moving theta and X by this
 # relative amount along a few random directions: far above rounding (5e8 ulps), far
 # below anything nonlinear.
@@ -142,6 +147,23 @@ class Evaluator(abc.ABC):
     def __init__(self, layout: ParamLayout, function: Any) -> None:
         self.layout = layout
         self.function = function
+        #: The fastest call into the user's code measured so far (None: not measured).
+        self.seconds_per_call: float | None = None
+
+    def workers(self, rows: int, jobs: int) -> int:
+        """How many processes to evaluate ``rows`` coordinates with (:func:`workers_for`)."""
+        return workers_for(rows, self.seconds_per_call, jobs)
+
+    def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
+                         tolerance: np.ndarray | None = None,
+                         analytic: np.ndarray | None = None, jobs: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``(costs, kinks, settled)``: :meth:`stencil`, with up to ``jobs`` processes,
+        without ``theta ± 2h`` (NaN there) for the coordinates ``r`` it settles: those
+        with ``|analytic[r] - D1| <= tolerance[r]`` (:mod:`gcverify.settling`). Only an
+        evaluator that watches for kinks may settle; this one settles none."""
+        costs, kinks = self.stencil(theta, index, h)
+        return costs, kinks, np.zeros(len(index), dtype=bool)
 
     @abc.abstractmethod
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
@@ -153,7 +175,14 @@ class Evaluator(abc.ABC):
 
     def cost_again(self, theta: np.ndarray) -> float:
         """The cost at ``theta`` once more, the way :meth:`base` computed it, and nothing
-        else (to see whether the cost is deterministic)."""
+        else (to see whether the cost is deterministic); the call is timed."""
+        start = time.perf_counter()
+        value = self._again(theta)
+        seconds = time.perf_counter() - start
+        self.seconds_per_call = min(seconds, self.seconds_per_call or seconds)
+        return value
+
+    def _again(self, theta: np.ndarray) -> float:
         return self.base(theta)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
@@ -198,6 +227,16 @@ class LoopEvaluator(Evaluator):
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
         # A fresh vector per call: the user's code gets arrays nobody else holds.
         return self.cost(self.layout.unflatten(vector.copy())), None
+
+    def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
+                         tolerance: np.ndarray | None = None,
+                         analytic: np.ndarray | None = None, jobs: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        def rows(chunk: np.ndarray) -> np.ndarray:
+            return self.costs_at(theta, index[chunk], h[chunk][:, None] * STENCIL)
+
+        costs = map_rows(rows, len(index), self.workers(len(index), jobs))
+        return costs, None, np.zeros(len(index), dtype=bool)
 
 
 class BatchedEvaluator(Evaluator):
@@ -258,17 +297,16 @@ class ForwardEvaluator(Evaluator):
         #: is computed from (:func:`cache_term_scale`).
         self.rounding_scale: np.ndarray | None = None
         self.mutates_inputs = False
+        #: The forward wrote into the parameter arrays it was given (then every call
+        #: gets fresh copies, as it does anyway when it writes into X or Y).
+        self.mutates_parameters = False
+        self._watch: Any = None
 
     def evaluate(self, vector: np.ndarray) -> tuple[Any, Any]:
         return self._call(self.X.copy(), self.Y.copy(), vector)
 
     def _call(self, X: np.ndarray, Y: np.ndarray, vector: np.ndarray) -> tuple[Any, Any]:
-        out = self.forward(X, Y, self.layout.unflatten(vector.copy()))
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise invalid_argument("forward(X, Y, parameters)", out,
-                                   "is not a (cost, cache) pair",
-                                   "return (cost, cache) as forward_propagation_n does")
-        return out
+        return self._checked(self.forward(X, Y, self.layout.unflatten(vector.copy())))
 
     def base_with_cache(self, theta: np.ndarray) -> tuple[float, Any]:
         """The cost at ``theta`` and the forward's cache there (kept for the kink test).
@@ -276,15 +314,20 @@ class ForwardEvaluator(Evaluator):
         Also notes whether the forward modifies its inputs in place (every call gets
         fresh copies, so that can only be reported, not suffered).
         """
-        X, Y = self.X.copy(), self.Y.copy()
-        cost, cache = self._call(X, Y, theta)
+        X, Y, vector = self.X.copy(), self.Y.copy(), theta.copy()
+        parameters = self.layout.unflatten(vector)
+        cost, cache = self._checked(self.forward(X, Y, parameters))
         self.mutates_inputs = not (np.array_equal(X, self.X) and np.array_equal(Y, self.Y))
+        self.mutates_parameters = not np.array_equal(vector, theta, equal_nan=True)
         value = as_cost_value(cost, self.cost_name)
         self._base_cache = cache_vector(cache)
         self.rounding_scale = cache_scale(cache)
         terms = cache_term_scale(self._cache_at, theta, self.X, self._base_cache.size)
         if terms is not None:
             self.rounding_scale = np.maximum(self.rounding_scale, terms)
+        from gcverify.watch import CacheWatch  # gcverify.watch builds on this module
+        skip = {id(array) for array in parameters.values()} | {id(X), id(Y)}
+        self._watch = CacheWatch(cache, self.rounding_scale, skip)
         return value, cache
 
     def _cache_at(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -293,29 +336,31 @@ class ForwardEvaluator(Evaluator):
     def base(self, theta: np.ndarray) -> float:
         return self.base_with_cache(theta)[0]
 
-    def cost_again(self, theta: np.ndarray) -> float:
+    def _again(self, theta: np.ndarray) -> float:
         return as_cost_value(self.evaluate(theta)[0], self.cost_name)
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        if self._base_cache is None:
-            self.base_with_cache(theta)
-        base_cache = self._base_cache
-        assert base_cache is not None
-        costs = np.empty((len(index), len(STENCIL)))
-        kinks = np.zeros(len(index), dtype=bool)
-        work = theta.copy()
-        for r, (i, step) in enumerate(zip(index.tolist(), h.tolist())):
-            caches = []
-            for s, multiple in enumerate(STENCIL.tolist()):
-                work[i] = theta[i] + multiple * step
-                cost, cache = self.evaluate(work)
-                costs[r, s] = as_cost_value(cost, self.cost_name)
-                caches.append(cache_vector(cache))
-            work[i] = theta[i]
-            caches.insert(2, base_cache)
-            kinks[r] = cache_moves_non_smoothly(caches, self.rounding_scale)
+        costs, kinks, _ = self.adaptive_stencil(theta, index, h)
         return costs, kinks
+
+    def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
+                         tolerance: np.ndarray | None = None,
+                         analytic: np.ndarray | None = None, jobs: int = 1
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        if self._watch is None:
+            self.base_with_cache(theta)
+        from gcverify.forward_stencil import forward_rows  # it builds on this module
+        rows = functools.partial(forward_rows, self, theta, index, h, tolerance, analytic)
+        return map_rows(rows, len(index), self.workers(len(index), jobs))
+
+    @staticmethod
+    def _checked(out: Any) -> tuple[Any, Any]:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise invalid_argument("forward(X, Y, parameters)", out,
+                                   "is not a (cost, cache) pair",
+                                   "return (cost, cache) as forward_propagation_n does")
+        return out
 
 
 def cache_vector(cache: Any) -> np.ndarray:
@@ -384,7 +429,7 @@ def cache_moves_non_smoothly(points: list[np.ndarray], scale: np.ndarray | None 
         return False
     stacked = np.stack(points)
     magnitude = np.abs(stacked).max(axis=0)
-    bound = _CACHE_ROUNDING * (magnitude if scale is None else np.maximum(scale, magnitude))
+    bound = CACHE_ROUNDING * (magnitude if scale is None else np.maximum(scale, magnitude))
     with np.errstate(invalid="ignore"):
         return bool(np.any(np.abs(fourth_differences(stacked)) > bound))
 

@@ -117,6 +117,10 @@ class CheckOptions:
     directions: int = _option(
         8, "random directions per block in directional mode (a block no larger is checked "
         "coordinate by coordinate)", int, "K")
+    jobs: int | None = _option(
+        None, "processes that evaluate the user's code (forked workers, each with its own "
+        "copy of the parameters and one BLAS thread; the result is the same, bit for bit, "
+        "for any number); by default one per available core", int, "N")
 
     def __post_init__(self) -> None:
         _positive("threshold", self.threshold, "pass e.g. threshold=2e-7, the notebook's")
@@ -150,6 +154,10 @@ class CheckOptions:
             raise invalid_argument("directions", self.directions, "is not a positive integer",
                                    "pass the number of random directions per block, e.g. "
                                    "directions=8")
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(
+                self.jobs, Integral) or self.jobs < 1):
+            raise invalid_argument("jobs", self.jobs, "is not a positive integer",
+                                   "pass e.g. jobs=2, or None for one per available core")
 
     def replace(self, **changes: Any) -> CheckOptions:
         """A copy with ``changes``, validated; a misspelt name is an error that lists the
@@ -173,8 +181,9 @@ class CheckOptions:
 def option_fields() -> tuple[OptionField, ...]:
     """The fields of :class:`CheckOptions`, in order, as front ends generate options from.
 
-    >>> [spec.name for spec in option_fields()]
-    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit', 'mode', 'directions']
+    >>> [spec.name for spec in option_fields()]     # doctest: +NORMALIZE_WHITESPACE
+    ['threshold', 'method', 'epsilon', 'seed', 'sample', 'noise_limit', 'mode', 'directions',
+     'jobs']
     """
     return tuple(OptionField(f.name, f.default, f.metadata["help"], f.metadata["parse"],
                              f.metadata["metavar"], f.metadata["choices"])

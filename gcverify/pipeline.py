@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gcverify.coordinates import sampled_coordinates
 from gcverify.errors import invalid_argument
 from gcverify.evaluate import Evaluator
 from gcverify.numdiff import (
@@ -30,8 +31,9 @@ from gcverify.numdiff import (
     step_sizes,
 )
 from gcverify.options import CheckOptions
-from gcverify.params import ParamLayout
+from gcverify.parallel import resolve_jobs
 from gcverify.result import GradCheckResult, Verdict
+from gcverify.settling import merge_settled, settling_tolerances
 from gcverify.validate import AnalyticGradient
 from gcverify.verdict import (
     NOT_EXCLUDED,
@@ -173,7 +175,7 @@ class _FirstPass:
 def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
                 gradient: AnalyticGradient, options: CheckOptions) -> _FirstPass:
     layout, analytic = evaluator.layout, gradient.vector
-    index = _coordinates(layout, options.sample, options.seed)
+    index = sampled_coordinates(layout, analytic, options.sample, options.seed)
     evaluated = np.zeros(layout.size, dtype=bool)
     evaluated[index] = True
     numerical = np.full(layout.size, np.nan)
@@ -187,10 +189,18 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
         reasons.append(f"the cost at the given parameters is {J0}: nothing can be judged")
     else:
         h = steps[index] = step_sizes(theta[index], options.epsilon)
-        costs, kinks = evaluator.stencil(theta, index, h)
+        # The points theta +- 2h only where the verdict can depend on them (settling).
+        tolerance = None
+        if options.method == "central" and options.sample is None:
+            tolerance = settling_tolerances(layout, index, analytic[index],
+                                            options.threshold, options.seed)
+        costs, kinks, settled = evaluator.adaptive_stencil(
+            theta, index, h, tolerance, analytic[index], resolve_jobs(options.jobs))
         # Where kinks are known (network structure, forward's cache), a rough cost is
         # noise; where they are not, a rough coordinate is left out as non-smooth.
-        derivatives = central_derivatives(J0, costs, h, None if kinks is None else ~kinks)
+        audited = np.ones(len(index), dtype=bool) if tolerance is None else tolerance < 0
+        derivatives = merge_settled(J0, costs, h, kinks, settled, audited,
+                                    layout.block_ids[index])
         value, bars, noise = derivatives.value, derivatives.error, derivatives.noise
         if options.method != "central":
             value, bars, method, note = _complex_step(evaluator, theta, index, derivatives,
@@ -274,16 +284,6 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
         notes.append(f"{names}: too noisy at the default step; {int(better.sum())} "
                      f"coordinates re-estimated with a step {factor:g} times larger")
     return evidence, notes
-
-
-def _coordinates(layout: ParamLayout, sample: int | None, seed: int | None) -> np.ndarray:
-    """All flat indices, or ``sample`` per block chosen with ``seed``."""
-    if sample is None:
-        return np.arange(layout.size)
-    rng = np.random.default_rng(seed)
-    chosen = [start + np.sort(rng.choice(size, size=min(size, sample), replace=False))
-              for start, size in zip(layout.offsets, layout.sizes)]
-    return np.concatenate(chosen)
 
 
 def _exclusions(derivatives: Derivatives, kinks: np.ndarray | None) -> np.ndarray:

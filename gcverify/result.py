@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gcverify.certificate import Sensitivity
-from gcverify.numdiff import COMPLEX_STEP, DEFAULT_STEP
 from gcverify.options import CheckOptions
+from gcverify.result_text import format_number, report_lines
 
 __all__ = ["BlockFinding", "BlockMap", "Entry", "FrozenMap", "GradCheckResult", "Verdict"]
 
@@ -107,7 +107,9 @@ class BlockFinding:
     ``max_absolute`` and ``max_relative``: the largest ``|g - n|`` and ``|g - n| / |n|``
     over the judged coordinates, as numpy.testing reports them. ``at_kinks``: how many
     of the judged coordinates sit at a kink, judged by the one-sided derivative that
-    backprop takes there.
+    backprop takes there. ``gradient_share``: the share of the block's gradient norm that
+    the verdict rests on, ``||g over the evaluated coordinates|| / ||g||`` (1.0 unless
+    ``sample=k`` left coordinates out; NaN when the block's gradient is zero).
 
     ``sensitivity`` is the block's certificate (:class:`~gcverify.certificate.Sensitivity`):
     the smallest relative error ``‖δ‖ / ‖g‖`` this check would have FAILed, whatever its
@@ -147,6 +149,7 @@ class BlockFinding:
     sensitivity: Sensitivity | None = None
     coverage: float = math.nan
     dead_units: tuple[int, ...] = ()
+    gradient_share: float = 1.0
 
     @property
     def certifies(self) -> bool:
@@ -167,7 +170,7 @@ class BlockFinding:
     def __repr__(self) -> str:
         scale = "None" if self.scale is None else f"{self.scale:.4g}"
         return (f"BlockFinding({self.name!r}, {self.verdict}, difference="
-                f"{_number(self.difference)}, scale={scale})")
+                f"{format_number(self.difference)}, scale={scale})")
 
 
 class BlockMap(FrozenMap[str, BlockFinding]):
@@ -247,7 +250,7 @@ class GradCheckResult:
 
     def __repr__(self) -> str:
         mismatched = [block.name for block in self.mismatched]
-        return (f"GradCheckResult({self.verdict}, difference={_number(self.difference)}, "
+        return (f"GradCheckResult({self.verdict}, difference={format_number(self.difference)}, "
                 f"blocks={len(self.blocks)}, mismatched={mismatched})")
 
     @property
@@ -321,6 +324,7 @@ class GradCheckResult:
                 "size": block.size,
                 "judged": block.judged,
                 "at_kinks": block.at_kinks,
+                "gradient_share": _json_number(block.gradient_share),
                 "excluded": dict(block.excluded),
                 "informative": block.informative,
                 "diagnosis": block.diagnosis,
@@ -340,63 +344,21 @@ class GradCheckResult:
             bad = self.mismatched
             what = "; ".join(b.diagnosis for b in bad) or self.reasons[0]
             return (f"FAIL: {len(bad)} of {len(self.blocks)} blocks mismatched ({what}); "
-                    f"difference {_number(self.difference)} > {self.threshold:g}")
+                    f"difference {format_number(self.difference)} > {self.threshold:g}")
         if self.verdict is Verdict.INCONCLUSIVE:
             return f"INCONCLUSIVE: {self.reasons[0]}"
         excluded = sum(self.excluded.values())
         within = (f"<= {self.threshold:g}" if self.difference <= self.threshold else
                   f"(above {self.threshold:g}, within the numerical error bars)")
         if self.mode == "directional":
-            return (f"PASS: difference {_number(self.difference)} {within} over "
+            return (f"PASS: difference {format_number(self.difference)} {within} over "
                     f"{self.n_judged} directions in {len(self.blocks)} blocks "
                     f"({self.n_coordinates} coordinates; {excluded} directions excluded)")
-        return (f"PASS: difference {_number(self.difference)} {within} over "
+        return (f"PASS: difference {format_number(self.difference)} {within} over "
                 f"{self.n_judged} of {self.n_coordinates} coordinates ({excluded} excluded)")
 
     def __str__(self) -> str:
-        return "\n".join(self._report_lines())
-
-    def _report_lines(self) -> list[str]:
-        excluded = sum(self.excluded.values())
-        lines = [
-            f"Gradient check: {self.verdict}",
-            f"  threshold {self.threshold:g} | method {self.method} | step "
-            f"{_describe_step(self.options.epsilon, self.method)} | "
-            f"{self.evaluator} evaluation",
-            f"  {self.n_coordinates} coordinates, {self.n_judged} judged"
-            + (f" ({self.n_at_kinks} at kinks, by one-sided derivatives)"
-               if self.n_at_kinks else "") + f", {excluded} excluded"
-            + (f" ({_counts(self.excluded)})" if excluded else ""),
-            f"  difference {_number(self.difference)} (the notebook's formula over the "
-            "judged coordinates)",
-        ]
-        if self.mode == "directional":
-            lines[2:4] = [
-                f"  mode directional: {self.n_coordinates} coordinates, {self.n_judged} "
-                "directions judged (random; unit vectors in blocks no larger than "
-                f"{self.options.directions})" + (f" ({self.n_at_kinks} at kinks)"
-                                               if self.n_at_kinks else "")
-                + f", {excluded} excluded" + (f" ({_counts(self.excluded)})"
-                                              if excluded else ""),
-                f"  difference {_number(self.difference)} (the notebook's formula over the "
-                "projections g·v and their numerical estimates; 'judged' counts directions)",
-            ]
-        bad = self.mismatched
-        if bad:
-            lines += ["", f"Mismatched blocks: {len(bad)} / {len(self.blocks)}"]
-            for block in bad:
-                lines += _block_failure_lines(block, self.mode)
-        lines += ["", "Blocks:", _block_table_header()]
-        lines += [_block_table_row(block) for block in self.blocks.values()]
-        if any(not block.informative and block.judged for block in self.blocks.values()):
-            lines.append("  * error bars wider than noise_limit: a mismatch this small "
-                         "could not show")
-        lines += ["", "What this check would have caught (at this point, with these error "
-                  "bars):"]
-        lines += [f"  {block.certificate_line()}" for block in self.blocks.values()]
-        if self.reasons:
-            lines += ["", "Reasons:"] + [f"  - {reason}" for reason in self.reasons]
-        return lines
+        return "\n".join(report_lines(self))
 
 
 def _json_number(value: float | None) -> float | None:
@@ -404,53 +366,3 @@ def _json_number(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(value)
-
-
-def _describe_step(epsilon: float | None, method: str) -> str:
-    central = f"{epsilon:g}" if epsilon is not None else f"{DEFAULT_STEP:.3g} × max(1, |θ|)"
-    if method == "complex":
-        return f"{COMPLEX_STEP:g}i (central {central} for kinks and error bars)"
-    return central
-
-
-def _number(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return str(value)
-    return f"{value:.6g}" if value >= 1e-3 or value == 0 else f"{value:.4e}"
-
-
-def _percent(share: float) -> str:
-    return f"{share:.0%}" if math.isfinite(share) else "-"
-
-
-def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{reason} {count}" for reason, count in counts.items() if count)
-
-
-def _block_failure_lines(block: BlockFinding, mode: str = "coordinates") -> list[str]:
-    judged = (f"{block.judged} directions judged, worst entries localised"
-              if mode == "directional" else
-              f"{block.judged} of {block.size} coordinates judged")
-    lines = [f"  {block.gradient_key}: difference {_number(block.difference)}, {judged}",
-             f"    {'index':<12} {'analytic':>24} {'numerical':>24}"]
-    for entry in block.worst:
-        lines.append(f"    {entry.index!s:<12} {entry.analytic!r:>24} {entry.numerical!r:>24}")
-    if math.isfinite(block.max_absolute):
-        lines += [f"    Max absolute difference: {block.max_absolute:.6g}",
-                  f"    Max relative difference: {block.max_relative:.6g}"]
-    lines.append(f"    {block.diagnosis}")
-    return lines
-
-
-def _block_table_header() -> str:
-    return (f"  {'block':<8} {'verdict':<13} {'difference':>12} {'scale':>9} "
-            f"{'judged':>9} {'resolution':>11} {'coverage':>8}  excluded")
-
-
-def _block_table_row(block: BlockFinding) -> str:
-    scale = "-" if block.scale is None else f"{block.scale:.4g}"
-    verdict = str(block.verdict) + ("" if block.informative else "*")
-    return (f"  {block.gradient_key:<8} {verdict:<13} {_number(block.difference):>12} {scale:>9} "
-            f"{f'{block.judged}/{block.size}':>9} {_number(block.resolution):>11} "
-            f"{_percent(block.coverage):>8}  "
-            f"{_counts({**block.excluded, 'one-sided at kink': block.at_kinks}) or '-'}")

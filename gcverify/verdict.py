@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from gcverify.certificate import certificate
+from gcverify.coordinates import gradient_share
 from gcverify.coverage import ZERO_BARS as _ZERO_BARS
-from gcverify.coverage import coverage_note, dead_units, nonzero_beyond_error_bars
+from gcverify.coverage import coverage_note, covered_coordinates, dead_units
 from gcverify.diagnosis import diagnose_mismatch, is_transposed
 from gcverify.params import ParamLayout, gradient_key
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
@@ -44,7 +45,6 @@ __all__ = [
     "Exclusion",
     "Judgement",
     "Whole",
-    "covered_coordinates",
     "excluded_totals",
     "judge",
     "judge_blocks",
@@ -178,6 +178,7 @@ class _Sums:
     nonfinite: np.ndarray    # how many judged analytic values are not finite
     at_kinks: np.ndarray     # how many judged by a one-sided derivative at a kink
     covered: np.ndarray      # how many judged are distinguishable from zero
+    evaluated: np.ndarray    # how many evaluated (all, unless sampled)
 
 
 def _sums(evidence: Evidence) -> _Sums:
@@ -196,23 +197,7 @@ def _sums(evidence: Evidence) -> _Sums:
     return _Sums(per_block(g * g), per_block(n * n), per_block(g * n), per_block(g * (g - n)),
                  per_block((g - n) ** 2), per_block(e * e), per_block(gx * gx),
                  per_block(judged), per_block(judged & ~finite), per_block(evidence.at_kinks),
-                 per_block(covered_coordinates(evidence)))
-
-
-def covered_coordinates(evidence: Evidence) -> np.ndarray:
-    """The judged coordinates whose gradient is distinguishable from zero
-    (:func:`gcverify.coverage.nonzero_beyond_error_bars`): a dead ReLU unit's weights
-    are not covered, and any bug in their gradient is invisible on these examples.
-
-    >>> from gcverify.params import ParamLayout
-    >>> layout = ParamLayout.from_parameters({"W": np.zeros((1, 3))})
-    >>> covered_coordinates(Evidence(layout, np.array([1.0, 0.0, 2e-9]), np.array(
-    ...     [1.0, 0.0, 1e-9]), np.full(3, 1e-9), np.full(3, NOT_EXCLUDED), np.ones(3, bool),
-    ...     2e-7, 1e-3)).tolist()
-    [True, False, False]
-    """
-    return evidence.judged & nonzero_beyond_error_bars(evidence.analytic, evidence.numerical,
-                                                       evidence.error)
+                 per_block(covered_coordinates(evidence)), per_block(evidence.evaluated))
 
 
 def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, BlockFinding]:
@@ -223,14 +208,17 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
     excluded = _excluded_counts(evidence)
     largest = _largest_differences(evidence)
     dead = dead_units(evidence.layout, covered_coordinates(evidence), evidence.judged)
+    share = gradient_share(evidence.layout, evidence.analytic,
+                           np.flatnonzero(evidence.evaluated)).tolist()
     return {name: _judge_block(evidence, k, sums, worst[k], excluded[k], whole, largest[k],
-                               dead[k])
+                               dead[k], share[k])
             for k, name in enumerate(evidence.layout.names)}
 
 
 def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
                  excluded: dict[str, int], whole: Whole,
-                 largest: tuple[float, float], dead: tuple[int, ...] = ()) -> BlockFinding:
+                 largest: tuple[float, float], dead: tuple[int, ...] = (),
+                 share: float = 1.0) -> BlockFinding:
     name = evidence.layout.names[k]
     key = evidence.key(k)
     # The certificate reads the very sums the rule below reads: they cannot disagree.
@@ -238,13 +226,14 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
                               diff2=sums.diff2[k], e2=sums.e2[k],
                               threshold=evidence.threshold) if sums.judged[k] else None
     coverage = float(sums.covered[k] / sums.judged[k]) if sums.judged[k] else math.nan
+    sampled = 0 < int(sums.evaluated[k]) < evidence.layout.sizes[k]
 
     def finding(verdict: Verdict, difference: float, scale: float | None, resolution: float,
                 diagnosis: str, informative: bool = True) -> BlockFinding:
         return BlockFinding(name, key, verdict, difference, scale, resolution,
                             evidence.layout.sizes[k], int(sums.judged[k]),
                             FrozenMap(excluded), worst, diagnosis, informative, *largest,
-                            int(sums.at_kinks[k]), sensitivity, coverage, dead)
+                            int(sums.at_kinks[k]), sensitivity, coverage, dead, share)
 
     if sums.nonfinite[k]:
         sensitivity = None           # a NaN in the gradient: nothing is certified
@@ -289,6 +278,13 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
                      "of this block's gradient, so what remains cannot vouch for it")
     elif informative:
         verdict, diagnosis = Verdict.PASS, f"{key} matches"
+    elif sampled and (zero or not sums.judged[k]):
+        # A sample vouches only for what it saw: here, nothing.
+        verdict = Verdict.INCONCLUSIVE
+        diagnosis = (f"{key}: the {int(sums.evaluated[k])} sampled coordinates carry none of "
+                     "this block's gradient (zero within the error bars, or excluded), so "
+                     "they cannot vouch for it; check more coordinates (a larger sample, "
+                     "or sample=None)")
     elif not sums.judged[k]:
         verdict = Verdict.PASS
         diagnosis = (f"{key}: every coordinate excluded ({_counts(excluded)}), none "

@@ -132,6 +132,7 @@ def test_option_fields_are_the_dataclass_fields_with_their_parser_metavar_and_ch
         ("noise_limit", 1e-4, float, "R", None, "noise-limit"),
         ("mode", "coordinates", str, "MODE", MODES, "mode"),
         ("directions", 8, int, "K", None, "directions"),
+        ("jobs", None, int, "N", None, "jobs"),
     ]
     helps = {f.name: f.metadata["help"] for f in dataclasses.fields(CheckOptions)}
     for spec in option_fields():
@@ -141,9 +142,10 @@ def test_option_fields_are_the_dataclass_fields_with_their_parser_metavar_and_ch
 
 def test_the_options_parse_what_a_command_line_gives():
     parsed = {spec.name: spec.parse(text) for spec, text in
-              zip(option_fields(), ["3e-7", "auto", "1e-6", "7", "3", "2e-4", "auto", "5"])}
+              zip(option_fields(), ["3e-7", "auto", "1e-6", "7", "3", "2e-4", "auto", "5", "2"])}
     assert parsed == {"threshold": 3e-7, "method": "auto", "epsilon": 1e-6, "seed": 7,
-                      "sample": 3, "noise_limit": 2e-4, "mode": "auto", "directions": 5}
+                      "sample": 3, "noise_limit": 2e-4, "mode": "auto", "directions": 5,
+                      "jobs": 2}
     assert CheckOptions(**parsed).as_dict() == parsed
 
 

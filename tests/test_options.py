@@ -26,7 +26,7 @@ from gcverify.options import METHODS, option_fields
 # A value other than the default for every field; the notebook's correct backprop still
 # passes with each of them.
 VALUES = {"threshold": 3e-7, "method": "auto", "epsilon": 1e-6, "seed": 7, "sample": 3,
-          "noise_limit": 2e-4, "mode": "auto", "directions": 5}
+          "noise_limit": 2e-4, "mode": "auto", "directions": 5, "jobs": 2}
 FIELDS = [f.name for f in dataclasses.fields(CheckOptions)]
 X, Y, P = nb.gradient_check_n_test_case()
 F, B = nb.forward_propagation_n, nb.backward_propagation_n
@@ -148,9 +148,15 @@ def test_options_validate_themselves_and_name_a_misspelt_one():
     with pytest.raises(InvalidArgument) as info:
         CheckOptions().replace(thresold=1)
     assert str(info.value) == ("thresold=1 is not a checker option; use one of threshold, "
-                               "method, epsilon, seed, sample, noise_limit, mode, directions")
+                               "method, epsilon, seed, sample, noise_limit, mode, directions, jobs")
     with pytest.raises(InvalidArgument, match=r"^sample=0 is not a positive integer"):
         CheckOptions(sample=0)
+    for jobs in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InvalidArgument) as info:
+            CheckOptions(jobs=jobs)
+        assert str(info.value) == (f"jobs={jobs!r} is not a positive integer; pass e.g. "
+                                   "jobs=2, or None for one per available core")
+    assert (CheckOptions(jobs=1).jobs, CheckOptions().jobs) == (1, None)
     assert CheckOptions().method in METHODS
     with pytest.raises(dataclasses.FrozenInstanceError):
         CheckOptions().threshold = 1.0  # type: ignore[misc]

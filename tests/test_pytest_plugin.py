@@ -80,7 +80,7 @@ def test_marker_is_registered(pytester):
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines([
         "@pytest.mark.gradcheck(threshold=2e-07, method='central', epsilon=None, seed=0, "
-        "sample=None, noise_limit=0.0001, mode='coordinates', directions=8, "
+        "sample=None, noise_limit=0.0001, mode='coordinates', directions=8, jobs=None, "
         "allow_inconclusive=False)*"])
 
 

@@ -14,14 +14,13 @@ import math
 import numpy as np
 import pytest
 
-from gcverify.coverage import LOW_COVERAGE, ZERO_BARS
+from gcverify.coverage import LOW_COVERAGE, ZERO_BARS, covered_coordinates
 from gcverify.params import ParamLayout
 from gcverify.result import Verdict
 from gcverify.verdict import (
     NOT_EXCLUDED,
     Evidence,
     Exclusion,
-    covered_coordinates,
     judge,
     judge_blocks,
     overall_verdict,

@@ -324,13 +324,34 @@ def test_at_a_kink_the_one_sided_derivative_judges_the_coordinate():
 
 def test_a_block_with_every_coordinate_excluded_says_so_with_the_counts():
     rows = {"W": [(1e-9, 0.0, 0.0, "kink"), (2e-9, 0.0, 0.0, "non-smooth cost"),
-                  (3e-9, 0.0, 0.0, "kink"), (1.0, 0.0, 0.0, "unsampled")],
+                  (3e-9, 0.0, 0.0, "kink")],
             "b": [(1.0, 1.0, 0.0)]}
     block = judge_blocks(evidence(rows))["W"]
-    assert (block.verdict, block.judged, block.size) == (Verdict.PASS, 0, 4)
+    assert (block.verdict, block.judged, block.size) == (Verdict.PASS, 0, 3)
     assert dict(block.excluded) == {"kink": 2, "non-smooth cost": 1}
     assert block.diagnosis == ("dW: every coordinate excluded (kink 2, non-smooth cost 1), "
                                "none carrying unverified gradient")
+
+
+def test_a_sampled_block_whose_sample_is_all_excluded_or_zero_is_not_a_pass():
+    # The unsampled coordinate carries the block's gradient: the sample saw none of it.
+    excluded = {"W": [(1e-9, 0.0, 0.0, "kink"), (2e-9, 0.0, 0.0, "non-smooth cost"),
+                      (3e-9, 0.0, 0.0, "kink"), (1.0, 0.0, 0.0, "unsampled")],
+                "b": [(1.0, 1.0, 0.0)]}
+    zero = {"W": [(0.0, 0.0, 1e-12), (0.0, 0.0, 1e-12), (1.0, 0.0, 0.0, "unsampled")],
+            "b": [(1.0, 1.0, 0.0)]}
+    for rows, evaluated in ((excluded, 3), (zero, 2)):
+        block = judge_blocks(evidence(rows))["W"]
+        assert block.verdict is Verdict.INCONCLUSIVE
+        assert block.diagnosis == (
+            f"dW: the {evaluated} sampled coordinates carry none of this block's gradient "
+            "(zero within the error bars, or excluded), so they cannot vouch for it; check "
+            "more coordinates (a larger sample, or sample=None)")
+        assert block.gradient_share == pytest.approx(1e-9 * math.sqrt(14) if rows is excluded
+                                               else 0.0, abs=1e-20)
+    # Without the unsampled coordinate, the same zero block is the old uninformative PASS.
+    whole = judge_blocks(evidence({"W": zero["W"][:2], "b": [(1.0, 1.0, 0.0)]}))["W"]
+    assert (whole.verdict, whole.informative, whole.gradient_share) == (Verdict.PASS, False, 1.0)
 
 
 def test_a_block_with_every_coordinate_excluded_and_a_real_gradient_is_not_a_pass():

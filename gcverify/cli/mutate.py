@@ -67,7 +67,7 @@ _TONES = {"ok": "green", "warn": "yellow", "bad": "red"}
               show_default=True, help="Examples each mutant is checked on: with --case, the "
               "case and jittered copies of it; with --layers, generated networks.")
 @check_options(seed_help="It also seeds the examples: the same seed gives the same "
-                         "report.json.")
+                         "report.json.", without=("jobs",))
 @output_option("report.md, .html, .json and .xml")
 @executor_options("Mutants run")
 @time_limit_option("Seconds per mutant, and for importing FILE and for checking the "
@@ -101,7 +101,8 @@ def mutate(file: str | None, n_examples: int, output: str,
     imported or checked unmutated, or the Dask scheduler went away, 130 when
     interrupted (partial reports are written).
     """
-    settings = build_check_options(options)
+    # --jobs counts the campaign's workers: each check runs in one of them, alone.
+    settings = build_check_options(options, without=("jobs",), jobs=1)
     request = TargetOptions.from_values(file, options, settings.seed)
     if not request.names_nothing:
         request.require_file()  # a bad combination is a usage error before anything runs

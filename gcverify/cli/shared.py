@@ -121,12 +121,15 @@ def check_option_names() -> tuple[str, ...]:
     return tuple(spec.name for spec in option_fields())
 
 
-def check_options(*, seed_help: str = "") -> Callable[[F], F]:
+def check_options(*, seed_help: str = "", without: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Add one option per :class:`CheckOptions` field (``--threshold``, ``--method``, ...),
     with the field's help and default; ``seed_help`` adds to ``--seed``'s help what else
-    the command seeds with it."""
+    the command seeds with it; ``without`` names fields the command sets itself (a
+    campaign's ``--jobs`` counts its workers, not a check's)."""
     def decorate(command: F) -> F:
         for spec in reversed(option_fields()):
+            if spec.name in without:
+                continue
             kind: Any = click.Choice(spec.choices) if spec.choices else spec.parse
             text = spec.help[0].upper() + spec.help[1:] + "."
             if spec.name == "seed" and seed_help:
@@ -139,9 +142,12 @@ def check_options(*, seed_help: str = "") -> Callable[[F], F]:
     return decorate
 
 
-def build_check_options(values: dict[str, Any]) -> CheckOptions:
-    """The :class:`CheckOptions` from a command's parameters (its check options only)."""
-    return CheckOptions(**{name: values[name] for name in check_option_names()})
+def build_check_options(values: dict[str, Any], *, without: tuple[str, ...] = (),
+                        **fixed: Any) -> CheckOptions:
+    """The :class:`CheckOptions` from a command's parameters (its check options only, but
+    those ``without``), and the ``fixed`` ones."""
+    return CheckOptions(**{name: values[name] for name in check_option_names()
+                           if name not in without}, **fixed)
 
 
 def jobs_option(what: str) -> Callable[[F], F]:
