@@ -81,6 +81,18 @@ class Sensitivity:
     #: directions (:mod:`gcverify.detection`), which an error can miss.
     confidence: float = 1.0
 
+    def only_scalings(self) -> Sensitivity:
+        """The certificate of a block checked on a sample of its coordinates: a scaling
+        moves the sampled coordinates too and is caught as before, but an error elsewhere
+        in the block is never seen (``relative_error`` inf, ``confidence`` 0).
+
+        >>> sampled = Sensitivity(4e-7, (0.9999996, 1.0000004)).only_scalings()
+        >>> sampled.describe("dW1").split("; ")
+        ['dW1: would catch a scaling outside [0.99999960, 1.00000040]',
+         'other errors only on the sampled coordinates']
+        """
+        return Sensitivity(math.inf, self.scaling, 0.0, 0.0)
+
     def describe(self, key: str) -> str:
         """One line, as the text report prints it.
 
@@ -89,12 +101,14 @@ class Sensitivity:
         ['dW1: would catch an error ≥ 1.5e-06 of ‖dW1‖ with probability ≥ 99.9%',
          'a scaling outside [0.99999960, 1.00000040]']
         """
-        if not math.isfinite(self.relative_error):
-            return f"{key}: certifies nothing (its gradient is zero here)"
         if self.scaling is None:
             scaling = "any scaling"
         else:
             scaling = f"a scaling outside [{_factors(*self.scaling)}]"
+        if self.confidence == 0:
+            return f"{key}: would catch {scaling}; other errors only on the sampled coordinates"
+        if not math.isfinite(self.relative_error):
+            return f"{key}: certifies nothing (its gradient is zero here)"
         if self.confidence < 1:
             return (f"{key}: would catch an error ≥ {self.relative_error:.2g} of ‖{key}‖ "
                     f"with probability ≥ {self.confidence:.1%}; {scaling}")

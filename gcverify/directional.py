@@ -99,13 +99,20 @@ def resolve_mode(options: CheckOptions, size: int) -> str:
     """The mode a check of ``size`` parameters runs in: ``options.mode``, with "auto"
     resolved by :data:`AUTO_DIRECTIONAL_FROM`.
 
+    "auto" keeps coordinates when an option only they support is set (``sample=``,
+    ``method="complex"``): auto never turns a valid call into an error.
+
     >>> auto = CheckOptions(mode="auto")
     >>> resolve_mode(auto, 47), resolve_mode(auto, 10**6)
     ('coordinates', 'directional')
+    >>> resolve_mode(auto.replace(sample=3), 10**6)
+    'coordinates'
     """
     if options.mode != "auto":
         return options.mode
-    return "directional" if size >= AUTO_DIRECTIONAL_FROM else "coordinates"
+    coordinates_only = options.sample is not None or options.method == "complex"
+    return ("directional" if size >= AUTO_DIRECTIONAL_FROM and not coordinates_only
+            else "coordinates")
 
 
 def check_supported(options: CheckOptions) -> None:

@@ -90,7 +90,10 @@ def _as_random_projections(finding: BlockFinding, k: int, threshold: float) -> B
     properties of coordinates, which this mode does not see: unknown (NaN, none)."""
     certificate = finding.sensitivity
     if certificate is not None and math.isfinite(certificate.relative_error):
-        caught = smallest_caught(k, margin(threshold, finding.resolution))
+        # The bound is on the error's part beside the gradient; its part along the
+        # gradient passes while within the scaling margin c: quote the two together.
+        c = margin(threshold, finding.resolution)
+        caught = math.hypot(smallest_caught(k, c), c)
         certificate = replace(certificate, relative_error=caught, tolerated=0.0,
                               confidence=1 - QUOTED_MISS)
     return replace(finding, sensitivity=certificate, coverage=math.nan, dead_units=())

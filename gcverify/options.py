@@ -119,8 +119,9 @@ class CheckOptions:
         "coordinate by coordinate)", int, "K")
     jobs: int | None = _option(
         None, "processes that evaluate the user's code (forked workers, each with its own "
-        "copy of the parameters and one BLAS thread; the result is the same, bit for bit, "
-        "for any number); by default one per available core", int, "N")
+        "copy of the parameters, and one BLAS thread where threadpoolctl is installed; the "
+        "result is the same, bit for bit, for any number); by default one per available "
+        "core", int, "N")
 
     def __post_init__(self) -> None:
         _positive("threshold", self.threshold, "pass e.g. threshold=2e-7, the notebook's")

@@ -200,7 +200,7 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
         # noise; where they are not, a rough coordinate is left out as non-smooth.
         audited = np.ones(len(index), dtype=bool) if tolerance is None else tolerance < 0
         derivatives = merge_settled(J0, costs, h, kinks, settled, audited,
-                                    layout.block_ids[index])
+                                    layout.block_ids[index], tolerance)
         value, bars, noise = derivatives.value, derivatives.error, derivatives.noise
         if options.method != "central":
             value, bars, method, note = _complex_step(evaluator, theta, index, derivatives,

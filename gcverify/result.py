@@ -154,9 +154,10 @@ class BlockFinding:
     @property
     def certifies(self) -> bool:
         """Whether the certificate says something: the block is informative and its
-        gradient not zero."""
+        gradient not zero (a sampled block's certificate speaks of scalings only)."""
         return (self.informative and self.sensitivity is not None
-                and math.isfinite(self.sensitivity.relative_error))
+                and (math.isfinite(self.sensitivity.relative_error)
+                     or self.sensitivity.confidence == 0))
 
     def certificate_line(self) -> str:
         """The certificate in one line, as the text report prints it."""

@@ -21,8 +21,10 @@ block, ``max(32, n_B / 32)`` coordinates drawn with the check's seed (all of a b
 32 or fewer, so small networks are checked exactly as before): the cost's noise is
 pooled over them, and each block's truncation error ``|D1 - D2|`` is pooled (root mean
 square) over its fully evaluated smooth coordinates. A settled coordinate's error bar
-is that pooled truncation plus ``3 sigma / h`` and one unit in the last place of the
-cost, as for any other (:func:`gcverify.numdiff.central_derivatives`).
+is that pooled truncation (at most its own settling tolerance: together the settled
+coordinates widen a block's margin by at most an eighth of the threshold's) plus
+``3 sigma / h`` and one unit in the last place of the cost, as for any other
+(:func:`gcverify.numdiff.central_derivatives`).
 
 >>> from gcverify.params import ParamLayout
 >>> layout = ParamLayout(("w",), ((100,),))
@@ -74,12 +76,15 @@ def settling_tolerances(layout: ParamLayout, index: np.ndarray, analytic: np.nda
 
 
 def merge_settled(J0: float, costs: np.ndarray, h: np.ndarray, kinks: np.ndarray | None,
-                  settled: np.ndarray, audited: np.ndarray, blocks: np.ndarray
-                  ) -> Derivatives:
+                  settled: np.ndarray, audited: np.ndarray, blocks: np.ndarray,
+                  tolerance: np.ndarray | None = None) -> Derivatives:
     """Central derivatives of every row: those of the full stencil as
     :func:`central_derivatives` gives them (the noise pooled over the ``audited`` rows
     when some rows are settled), the settled ones with the pooled error bars above.
-    ``blocks`` gives each row's block."""
+    ``blocks`` gives each row's block; ``tolerance`` each row's settling tolerance, which
+    caps a settled row's truncation bar: its ``|g - D1|`` is within it already, so a wider
+    bar (one curved audited coordinate makes the pool wide) would only widen the block's
+    margin, and could hide a mismatch elsewhere in the block."""
     if kinks is None or not settled.any():      # only a watched cache can settle
         return central_derivatives(J0, costs, h, None if kinks is None else ~kinks)
     full = ~settled
@@ -88,6 +93,8 @@ def merge_settled(J0: float, costs: np.ndarray, h: np.ndarray, kinks: np.ndarray
     with np.errstate(invalid="ignore", over="ignore"):
         truncation = np.abs(known.value - (costs[full, 3] - costs[full, 0]) / (4 * h[full]))
     bar = _pooled_by_block(truncation, smooth, blocks[full], blocks[settled])
+    if tolerance is not None:
+        bar = np.minimum(bar, tolerance[settled])
     value = np.empty(len(h))
     error = np.empty(len(h))
     value[full], error[full] = known.value, known.error

@@ -347,7 +347,8 @@ def _coverage(network: Network) -> float:
     """The smallest gradient coverage of the network's blocks (0 where one has none)."""
     from gcverify.check import check_backprop  # the checker, only when asked for
 
-    blocks = check_backprop(*network).blocks.values()
+    # One process, every coordinate: a draw never forks, and coverage is never unknown.
+    blocks = check_backprop(*network, jobs=1, mode="coordinates").blocks.values()
     return min((b.coverage if b.coverage == b.coverage else 0.0 for b in blocks),
                default=0.0)
 

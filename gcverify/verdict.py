@@ -9,6 +9,10 @@ vector), with ``g`` analytic, ``n`` numerical and ``e`` the error bars:
 * **INCONCLUSIVE** when the excluded coordinates (kinks, rough or non-finite costs)
   carry most of the block's gradient, or when the error bars are too large to see a
   mismatch (``|e| / (|g| + |n|) > noise_limit``) and the block is not zero (below).
+* A block whose gradient is missing from the backward pass's dict FAILs, whatever the
+  numbers; a block checked on a sample (``sample=k``) whose sampled coordinates carry
+  none of its gradient (zero, or excluded) is INCONCLUSIVE: a sample vouches only for
+  what it saw.
 * **PASS** otherwise. A block whose gradient is zero within about three error bars,
   those bars being negligible beside the whole gradient (a dead unit, a flat
   direction), passes but is marked uninformative: a scaling bug there could not show
@@ -217,16 +221,22 @@ def judge_blocks(evidence: Evidence, whole: Whole | None = None) -> dict[str, Bl
 
 def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ...],
                  excluded: dict[str, int], whole: Whole,
-                 largest: tuple[float, float], dead: tuple[int, ...] = (),
-                 share: float = 1.0) -> BlockFinding:
+                 largest: tuple[float, float], dead: tuple[int, ...],
+                 share: float) -> BlockFinding:
     name = evidence.layout.names[k]
     key = evidence.key(k)
     # The certificate reads the very sums the rule below reads: they cannot disagree.
     sensitivity = certificate(g2=sums.g2[k], n2=sums.n2[k], gn=sums.gn[k], gd=sums.gd[k],
                               diff2=sums.diff2[k], e2=sums.e2[k],
-                              threshold=evidence.threshold) if sums.judged[k] else None
+                              threshold=evidence.threshold) \
+        if sums.judged[k] and not sums.nonfinite[k] else None   # a NaN certifies nothing
     coverage = float(sums.covered[k] / sums.judged[k]) if sums.judged[k] else math.nan
     sampled = 0 < int(sums.evaluated[k]) < evidence.layout.sizes[k]
+    if sampled:
+        # A sample vouches for scalings only, and is picked where |g| is large: it tells
+        # nothing of the rest of the block, nor of how much of it is dead.
+        sensitivity = sensitivity.only_scalings() if sensitivity is not None else None
+        coverage = math.nan
 
     def finding(verdict: Verdict, difference: float, scale: float | None, resolution: float,
                 diagnosis: str, informative: bool = True) -> BlockFinding:
@@ -236,7 +246,6 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
                             int(sums.at_kinks[k]), sensitivity, coverage, dead, share)
 
     if sums.nonfinite[k]:
-        sensitivity = None           # a NaN in the gradient: nothing is certified
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
         return finding(Verdict.FAIL, math.nan, None, math.inf,
                        f"{key} has {bad.analytic} at {bad.index} ({int(sums.nonfinite[k])} "

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from gcverify import MLP, check_gradients
+from gcverify import MLP, check_backprop, check_gradients
 from gcverify.certificate import Sensitivity, certificate
 from gcverify.evaluate import LoopEvaluator
 from gcverify.models import notebook as nb
@@ -237,3 +237,29 @@ def test_the_full_check_also_fails_planted_errors_of_three_times_the_certificate
         size = 3 * block.sensitivity.relative_error * np.linalg.norm(g)
         planted = {**gradients, key: g + size * direction / np.linalg.norm(direction)}
         assert check_gradients(cost, planted, parameters).blocks[name].verdict is Verdict.FAIL
+
+
+def test_a_sampled_block_certifies_scalings_only_and_its_coverage_is_unknown():
+    # A single unsampled entry of dW1 off by half: the sample cannot see it, so the
+    # certificate must not claim "any error": only scalings, which move the sample too.
+    X, Y, parameters = nb.gradient_check_n_test_case()
+
+    def one_entry_off(X, Y, cache):
+        gradients = dict(nb.backward_propagation_n(X, Y, cache))
+        gradients["dW1"] = gradients["dW1"].copy()
+        gradients["dW1"][3, 2] *= 1.5
+        return gradients
+
+    result = check_backprop(nb.forward_propagation_n, one_entry_off, X, Y, parameters,
+                            sample=2)
+    block = result.blocks["W1"]
+    assert block.sensitivity.confidence == 0 and block.sensitivity.relative_error == math.inf
+    lo, hi = block.sensitivity.scaling
+    assert lo < 1 < hi and hi - lo < 1e-5
+    assert block.certificate_line() == (
+        f"dW1: would catch a scaling outside [{lo:.8f}, {hi:.8f}]; other errors only on "
+        "the sampled coordinates")
+    assert math.isnan(block.coverage)
+    assert result.sensitivity.relative_error == math.inf        # the weakest block
+    full = check_backprop(nb.forward_propagation_n, one_entry_off, X, Y, parameters)
+    assert full.verdict is Verdict.FAIL and full.blocks["W1"].sensitivity.confidence == 1

@@ -93,13 +93,15 @@ def test_random_directions_certify_a_scaling_surely_and_other_errors_with_a_prob
     result = check(backward)
     random, single = result.blocks["W1"], result.blocks["b3"]     # b3: one coordinate
     assert random.sensitivity.confidence == 0.999 and random.sensitivity.tolerated == 0.0
+    c = margin(2e-7, random.resolution)
     assert random.sensitivity.relative_error == pytest.approx(
-        smallest_caught(8, margin(2e-7, random.resolution)), rel=1e-12)
+        math.hypot(smallest_caught(8, c), c), rel=1e-12)
     lo, hi = random.sensitivity.scaling
     assert lo < 1 < hi and hi - 1 < 1e-6
     assert math.isnan(random.coverage) and random.dead_units == ()
     assert single.sensitivity.confidence == 1.0 and single.coverage == 1.0
-    assert "dW1: would catch an error ≥ 1.5e-06 of ‖dW1‖ with probability ≥ 99.9%; " \
+    caught = random.sensitivity.relative_error                  # ~1.6e-06
+    assert f"dW1: would catch an error ≥ {caught:.2g} of ‖dW1‖ with probability ≥ 99.9%; " \
         "a scaling outside [" in str(result)
     assert result.to_dict()["blocks"]["W1"]["sensitivity"]["confidence"] == 0.999
 
@@ -230,6 +232,11 @@ def test_auto_checks_coordinates_below_the_crossover_and_directions_from_it():
     assert check_backprop(forward, backward, *small, mode="auto").mode == "coordinates"
     large = make_case((40, 25, 10, 1), 8)                          # 1,296 parameters
     assert check_backprop(forward, backward, *large, mode="auto").mode == "directional"
+    # Options only coordinates support keep auto on coordinates: never an error.
+    assert resolve_mode(auto.replace(sample=3), AUTO_DIRECTIONAL_FROM) == "coordinates"
+    assert resolve_mode(auto.replace(method="complex"), AUTO_DIRECTIONAL_FROM) == "coordinates"
+    sampled = check_backprop(forward, backward, *large, mode="auto", sample=3)
+    assert sampled.mode == "coordinates" and sampled.verdict is Verdict.PASS
 
 
 @pytest.mark.parametrize(("options", "message"), [

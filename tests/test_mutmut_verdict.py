@@ -77,10 +77,23 @@ def test_largest_differences_come_from_each_block_only():
     assert (found["c"].max_absolute, found["c"].max_relative) == (2.0, 0.2)
 
 
-def test_a_block_with_nothing_judged_has_no_largest_difference():
+def test_a_block_with_nothing_judged_has_no_largest_difference_nor_coverage():
     ev = evidence({"W": ([1.0], [1.0], [0.0]), "b": ([2.0], [3.0], [0.0])}, step=[1])
-    found = judge_blocks(ev)["b"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # no 0 / 0 on the way to NaN
+        found = judge_blocks(ev)["b"]
     assert math.isnan(found.max_absolute) and math.isnan(found.max_relative)
+    assert math.isnan(found.coverage) and found.sensitivity is None
+
+
+def test_a_sampled_block_too_noisy_to_judge_says_so_not_that_its_sample_saw_nothing():
+    ev = evidence({"W": ([1.0, 1.0], [1.0, 0.0], [0.5, 0.0]), "b": ([1.0], [1.0], [0.0])},
+                  noise_limit=0.1)
+    sampled = Evidence(**{**ev.__dict__, "evaluated": np.array([True, False, True])})
+    found = judge_blocks(sampled)["W"]
+    assert found.verdict is Verdict.INCONCLUSIVE
+    assert found.diagnosis == ("dW: numerical error too large to judge (resolution 0.25 > "
+                               "noise_limit 0.1)")
 
 
 def test_a_step_too_small_says_so_and_what_to_do_word_for_word():

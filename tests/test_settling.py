@@ -122,3 +122,22 @@ def test_a_settled_row_with_a_non_finite_cost_is_not_finite():
     nonfinite_base = merge_settled(np.inf, quadratic_costs(theta, h), h, np.zeros(2, bool),
                                    settled, ~settled, np.zeros(2, int))
     assert not nonfinite_base.finite.any()
+
+
+def test_a_settled_rows_truncation_bar_is_at_most_its_own_tolerance():
+    # One strongly curved audited row makes the pooled bar wide; a settled row, whose
+    # |g - D1| is within its tolerance, keeps a bar no wider than that tolerance.
+    theta, h = np.array([0.1, 0.2, 0.3]), np.full(3, 2.0**-8)
+    costs = quadratic_costs(theta, h, cubic=1.0)
+    costs[0] = quadratic_costs(theta[:1], h[:1], cubic=1e6)[0]
+    settled = np.array([False, False, True])
+    costs[2, [0, 3]] = np.nan
+    args = (0.0, costs, h, np.zeros(3, bool), settled, ~settled, np.zeros(3, int))
+    wide = merge_settled(*args)
+    tolerance = np.array([-1.0, -1.0, 1e-9])
+    capped = merge_settled(*args, tolerance)
+    floor = 3 * capped.noise / h[2] + EPS
+    assert wide.error[2] > 1e-6
+    assert capped.error[2] == pytest.approx(1e-9 + floor, rel=1e-12)
+    assert np.array_equal(capped.error[:2], wide.error[:2])
+    assert np.array_equal(capped.value, wide.value)

@@ -143,7 +143,7 @@ def test_jobs_give_the_result_of_one_process_bit_for_bit(key, factor, monkeypatc
     backward = NET.backward if key is None else scaled(key, factor)
     results = [check_backprop(user_forward, backward, X, Y, parameters, jobs=jobs)
                for jobs in (1, 2, 3)]
-    assert len(forks) == 1 + 2                       # jobs=2: one child, jobs=3: two
+    assert len(forks) >= 1 + 2                       # jobs=2: a child, jobs=3: two, or more
     for other in results[1:]:
         assert other.verdict is results[0].verdict
         assert {**other.to_dict(), "options": None} == {**results[0].to_dict(),
