@@ -5,14 +5,11 @@ vector), with ``g`` analytic, ``n`` numerical and ``e`` the error bars:
 
 * **FAIL** when ``|g - n| > threshold * (|g| + |n|) + |e|``: a mismatch beyond the
   threshold that the estimated numerical error cannot explain. Non-finite analytic
-  values are a FAIL too.
+  values, and a block missing from the gradients, are a FAIL too.
 * **INCONCLUSIVE** when the excluded coordinates (kinks, rough or non-finite costs)
-  carry most of the block's gradient, or when the error bars are too large to see a
-  mismatch (``|e| / (|g| + |n|) > noise_limit``) and the block is not zero (below).
-* A block whose gradient is missing from the backward pass's dict FAILs, whatever the
-  numbers; a block checked on a sample (``sample=k``) whose sampled coordinates carry
-  none of its gradient (zero, or excluded) is INCONCLUSIVE: a sample vouches only for
-  what it saw.
+  carry most of the block's gradient, when the error bars are too large to see a
+  mismatch (``|e| / (|g| + |n|) > noise_limit``) and the block is not zero (below), or
+  when a sample (``sample=k``) carries none of the block's gradient.
 * **PASS** otherwise. A block whose gradient is zero within about three error bars,
   those bars being negligible beside the whole gradient (a dead unit, a flat
   direction), passes but is marked uninformative: a scaling bug there could not show

@@ -172,7 +172,9 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
         Bytes each child (the baseline's, each mutant's) may add to its address
         space; by default :func:`~gcverify.limits.default_memory_limit` for ``jobs``.
     check_options
-        How :func:`gcverify.check_backprop` checks (default: ``CheckOptions()``).
+        How :func:`gcverify.check_backprop` checks (default: ``CheckOptions()``), with
+        ``jobs=1`` whatever is given: the campaign's workers are its parallelism, and
+        each check runs alone in one.
     progress
         ``progress(done, total, result)`` after each mutant; a
         :class:`KeyboardInterrupt` raised by it (or by Ctrl-C, at any point) stops the
@@ -221,11 +223,10 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
         raise invalid_argument("memory_limit", memory_limit, "is not a positive number of "
                                "bytes", "pass e.g. memory_limit=2**30, or None for a share "
                                "of the machine")
-    if check_options is None:
-        check_options = CheckOptions()
-    elif not isinstance(check_options, CheckOptions):
+    if check_options is not None and not isinstance(check_options, CheckOptions):
         raise invalid_argument("check_options", check_options, "is not a CheckOptions",
                                "pass e.g. CheckOptions(threshold=1e-6), or None")
+    check_options = _checked_alone(check_options)
     if start_method() != "fork":
         raise GCVerifyError("mutation campaigns run each mutant in a forked process, and "
                             "this platform cannot fork; run them on Linux or macOS")
@@ -300,7 +301,7 @@ def unstarted_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
     jobs = jobs if jobs is not None else usable_cores()
     settings = _Settings(target, examples, operators, mutants is None, jobs, time_limit,
                          memory_limit if memory_limit is not None else default_memory_limit(jobs),
-                         check_options if check_options is not None else CheckOptions())
+                         _checked_alone(check_options))
     if mutants is None:
         mutants = mutate(target.source, operators=operators)
     return settings.result(tuple(mutants), started=time.perf_counter())
@@ -422,3 +423,13 @@ def _killing_example(job: _Job, mutated: Backprop, index: int,
     """The failing example, shrunk (:func:`~gcverify.mutation.shrinking.shrunk`)."""
     return shrunk(mutated, Backprop(job.forward, job.original), index, job.examples[index],
                   result, job.options.as_dict(), job.layout)
+
+
+def _checked_alone(options: CheckOptions | None) -> CheckOptions:
+    """The options a campaign checks each mutant with: ``options`` (default
+    ``CheckOptions()``) with ``jobs=1``, since each check runs alone in a campaign worker.
+
+    >>> _checked_alone(CheckOptions(threshold=1e-6)).jobs
+    1
+    """
+    return (options if options is not None else CheckOptions()).replace(jobs=1)

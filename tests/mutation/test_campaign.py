@@ -184,7 +184,7 @@ def test_check_options_are_passed_on_and_reported_with_the_defaults():
     assert result.check_options.as_dict() == {"threshold": 1e-6, "method": "central",
                                               "epsilon": None, "seed": 0, "sample": None,
                                               "noise_limit": 1e-4, "mode": "coordinates",
-                                              "directions": 8, "jobs": None}
+                                              "directions": 8, "jobs": 1}
     assert result.results[0].outcome is Outcome.KILLED
 
 
