@@ -60,7 +60,7 @@ from gcverify.localise import in_directions, localised_findings
 from gcverify.numdiff import PROBE_OFFSETS, central_derivatives, one_sided_derivatives, probe_noise
 from gcverify.options import CheckOptions
 from gcverify.params import ParamLayout
-from gcverify.pipeline import nondeterminism, not_judged
+from gcverify.pipeline import NOISE_PROBES, REFINEMENT_STEPS, nondeterminism, not_judged
 from gcverify.result import BlockFinding, GradCheckResult, Verdict
 from gcverify.validate import AnalyticGradient, validate_gradients
 from gcverify.verdict import (
@@ -87,12 +87,6 @@ __all__ = [
 #: full coordinate check took 0.39 s at P = 641 and 2.3 s at 1,871, the directional one
 #: 0.03 s at both; below, coordinates are affordable and judge every entry.
 AUTO_DIRECTIONAL_FROM = 1000
-# Larger steps tried, in turn, on blocks too noisy to judge at the default step (as in
-# the coordinate pipeline).
-_REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
-# Directions probed for noise before a FAIL is believed (one per block, those that move
-# the cost most).
-_PROBED_DIRECTIONS = 4
 
 
 def resolve_mode(options: CheckOptions, size: int) -> str:
@@ -183,7 +177,7 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
                 noise = probed
                 judgement = judge(evidence_of(estimates))
         if options.epsilon is None:
-            for factor in _REFINEMENT_STEPS:
+            for factor in REFINEMENT_STEPS:
                 if not _refine(evaluator, theta, J0, directions, estimates, pseudo, judgement,
                                options, noise, factor, reasons):
                     continue
@@ -248,7 +242,7 @@ def _probe_noise(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
                  directions: list[Direction], estimates: _Estimates,
                  pseudo: ParamLayout) -> float:
     """The cost's noise from irregular offsets along the direction that moves the cost
-    most in each block (up to :data:`_PROBED_DIRECTIONS` blocks)."""
+    most in each block (up to :data:`NOISE_PROBES` blocks)."""
     movement = np.where((estimates.exclusion == NOT_EXCLUDED) & np.isfinite(estimates.numerical),
                         np.abs(estimates.numerical) * estimates.steps, -1.0)
     chosen = []
@@ -260,7 +254,7 @@ def _probe_noise(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
     chosen.sort(reverse=True)
     rows = [stencil_costs(evaluator.cost_of, theta, directions[i], float(estimates.steps[i]),
                           tuple(PROBE_OFFSETS.tolist()))
-            for _, i in chosen[:_PROBED_DIRECTIONS]]
+            for _, i in chosen[:NOISE_PROBES]]
     return probe_noise(J0, np.array(rows)) if rows else 0.0
 
 

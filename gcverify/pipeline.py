@@ -45,13 +45,14 @@ from gcverify.verdict import (
     overall_verdict,
 )
 
-__all__ = ["nondeterminism", "not_judged", "run_check"]
+__all__ = ["NOISE_PROBES", "REFINEMENT_STEPS", "nondeterminism", "not_judged", "run_check"]
 
-# Larger steps tried, in turn, on blocks too noisy to judge at the default step: a
-# ladder fine enough to land near the step where truncation meets noise.
-_REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
-# Coordinates (one per block, those that move the cost most) probed for noise.
-_PROBED_COORDINATES = 4
+#: Larger steps tried, in turn, on blocks too noisy to judge at the default step: a
+#: ladder fine enough to land near the step where truncation meets noise.
+REFINEMENT_STEPS = (4.0, 16.0, 64.0, 256.0, 1024.0)
+#: Coordinates (or directions) probed for noise before a FAIL is believed: one per
+#: block, those that move the cost most.
+NOISE_PROBES = 4
 # The cost at theta is evaluated this many more times: a deterministic cost gives the
 # same value (to this many units in the last place: some BLAS builds reorder sums).
 _REPEATS = 2
@@ -228,7 +229,7 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
 def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: Evidence,
                  steps: np.ndarray) -> float:
     """The cost's noise from irregular offsets along the judged coordinate that moves
-    the cost most in each block (up to :data:`_PROBED_COORDINATES` blocks)."""
+    the cost most in each block (up to :data:`NOISE_PROBES` blocks)."""
     layout = evidence.layout
     movement = np.where(evidence.judged & np.isfinite(evidence.numerical),
                         np.abs(evidence.numerical) * np.where(np.isfinite(steps), steps, 0),
@@ -240,7 +241,7 @@ def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: E
         if movement[span][best] > 0:
             chosen.append((movement[span][best], layout.offsets[k] + best))
     chosen.sort(reverse=True)
-    index = np.array([i for _, i in chosen[:_PROBED_COORDINATES]], dtype=np.int64)
+    index = np.array([i for _, i in chosen[:NOISE_PROBES]], dtype=np.int64)
     if index.size == 0:
         return 0.0
     costs = evaluator.costs_at(theta, index, steps[index][:, None] * PROBE_OFFSETS)
@@ -260,7 +261,7 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
     it is a property of the cost at ``theta``, not of the step.
     """
     layout, notes, findings = evidence.layout, [], judgement.findings
-    for factor in _REFINEMENT_STEPS:
+    for factor in REFINEMENT_STEPS:
         noisy = [k for k, block in enumerate(findings.values())
                  if block.verdict is Verdict.INCONCLUSIVE
                  and block.resolution > evidence.noise_limit]
