@@ -26,8 +26,9 @@ import contextlib
 import logging
 import pickle
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
 from typing import Any
 
 from gcverify.executors import ExecutorLost, ExecutorUnavailable, WorkerKilled, usable_cores
@@ -56,48 +57,71 @@ def dask_installed() -> bool:
 
 
 class DaskExecutor(Executor):
-    """``client``'s executor, with Dask's failures translated (see the module)."""
+    """``client`` as an executor, with Dask's failures translated (see the module)."""
 
     def __init__(self, client: Any, address: str) -> None:
         self._client = client
-        self._inner = client.get_executor(pure=False)
+        self._submitted: weakref.WeakSet[Any] = weakref.WeakSet()
         self.address = address
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         import cloudpickle
-        from distributed import KilledWorker
 
         # Dask pickles a task with pickle first, which sends functions by reference;
         # cloudpickle sends those of modules registered by value (a user's file that
         # the workers cannot import) by value, however deep they sit in the task.
         payload = cloudpickle.dumps((fn, args, kwargs))
-        inner = self._inner.submit(_call_pickled, payload)
+        inner = self._client.submit(_call_pickled, payload, pure=False)
+        self._submitted.add(inner)
         outer: Future[Any] = Future()
-
-        def relay(done: Future[Any]) -> None:
-            if outer.done():
-                return
-            if done.cancelled():
-                outer.set_exception(ExecutorLost(f"lost the Dask scheduler at {self.address}"))
-                return
-            error = done.exception()
-            if isinstance(error, KilledWorker):
-                outer.set_exception(WorkerKilled("killed its Dask worker on every try"))
-            elif error is not None:
-                outer.set_exception(error)
-            else:
-                outer.set_result(done.result())
 
         def forward_cancel(done: Future[Any]) -> None:
             if done.cancelled():
                 inner.cancel()
 
         outer.add_done_callback(forward_cancel)
-        inner.add_done_callback(relay)
+        # Not Dask's ClientExecutor: it reads the task's status after fetching its
+        # result, and a worker dying in between (the result lost, to be computed
+        # again) turned a finished task into a garbled error (measured in CI).
+        inner.add_done_callback(lambda done: _relay(done, outer, self.address))
         return outer
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._inner.shutdown(wait=wait)
+        submitted = list(self._submitted)
+        if cancel_futures or not wait:
+            self._client.cancel(submitted)
+        elif submitted:
+            from distributed import wait as wait_for
+
+            wait_for(submitted)
+
+
+def _relay(done: Any, outer: Future[Any], address: str) -> None:
+    """Give ``outer`` the outcome of the Dask future ``done`` (in Dask's callback
+    thread): its result, fetched again if a worker death lost it, or its error."""
+    from distributed import KilledWorker
+
+    lost = ExecutorLost(f"lost the Dask scheduler at {address}")
+    try:
+        value = done.result()
+    except KilledWorker:
+        _settle(outer, error=WorkerKilled("killed its Dask worker on every try"))
+    except CancelledError:
+        _settle(outer, error=lost)
+    except Exception as error:  # the task's own error, raised where it is collected
+        _settle(outer, error=lost if done.cancelled() else error)
+    else:
+        _settle(outer, value)
+
+
+def _settle(outer: Future[Any], value: Any = None, *, error: BaseException | None = None
+            ) -> None:
+    # The caller may cancel ``outer`` at any moment (Ctrl-C): then nobody wants it.
+    with contextlib.suppress(InvalidStateError):
+        if error is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(value)
 
 
 def _call_pickled(payload: bytes) -> Any:
