@@ -19,7 +19,8 @@ Each backprop (correct, ``dW2 × 2``, the notebook's ``4./m`` in ``db1``, and on
 ``dW1`` off by 1e-3 × ‖dW1‖) is checked and its verdict printed beside its time, with the
 entry the report names first. Times are the best of ``R`` runs. Memory: the peak that
 ``tracemalloc`` sees during the check, beyond what existed before it, as a multiple of
-the parameters' own size (8 P bytes), measured in separate runs (tracing slows Python).
+the parameters' own size (8 P bytes), measured in separate runs (tracing slows Python),
+beside the peak of one call of the user's own forward and backward.
 Every tool gets the same number of BLAS threads (``--threads``, default 1: the machine's
 cores are shared; set before numpy loads). torch is optional: its columns are skipped
 when it is not installed.
@@ -226,6 +227,10 @@ def compare(title: str, layers: tuple[int, ...], m: int, repeat: int, subset: in
             row += f" {torch_seconds:>12.3f} s {verdict:<8} {torch_seconds / seconds:>10.0f}×"
         print(row + f" {loop / seconds:>10.0f}×")
     cases = backprops(X, Y, parameters)
+    # What the user's code itself needs (its cache and gradients, beside the
+    # parameters): no check that calls it can peak lower than this plus its own vectors.
+    own = memory_multiple(lambda: backward(X, Y, forward(X, Y, parameters)[1]), size)
+    print(f"  memory peak, the user's own forward + backward: {own:.2f} × the parameters' size")
     for name in ("correct", "dW1 entry"):
         backward_pass = cases[name][0]
         multiple = memory_multiple(lambda b=backward_pass: check_backprop(

@@ -150,7 +150,8 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     X, Y = validate_data("X", X), validate_data("Y", Y)
     layout, theta = validate_parameters(parameters)
     if resolve_mode(options, layout.size) == "directional":
-        return directional_backprop(forward, backward, X, Y, layout, theta, options)
+        return directional_backprop(forward, backward, X, Y, parameters, layout, theta,
+                                    options)
 
     watcher = ForwardEvaluator(forward, X, Y, layout)
     evaluator: Evaluator = watcher

@@ -40,7 +40,7 @@ block are diagnosed as such.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -327,9 +327,12 @@ def directional_gradients(cost: Callable[[dict[str, np.ndarray]], Any],
 
 
 def directional_backprop(forward: Callable[..., Any], backward: Callable[..., Any],
-                         X: np.ndarray, Y: np.ndarray, layout: ParamLayout,
-                         theta: np.ndarray, options: CheckOptions) -> GradCheckResult:
-    """:func:`gcverify.check_backprop` in directional mode (arguments validated).
+                         X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, Any],
+                         layout: ParamLayout, theta: np.ndarray,
+                         options: CheckOptions) -> GradCheckResult:
+    """:func:`gcverify.check_backprop` in directional mode (arguments validated;
+    ``theta`` is ``parameters`` flattened, which the rounding probe perturbs in place
+    and restores from them).
 
     The forward's cache is not watched for kinks here (that costs a copy of the cache
     per evaluation, and caches often hold the parameters): kinks show in the cost's
@@ -364,7 +367,8 @@ def directional_backprop(forward: Callable[..., Any], backward: Callable[..., An
 
     def rounding(directions: list[Direction]) -> np.ndarray | None:
         return projected_rounding(forward, backward, X, Y, layout, theta, options.seed,
-                                  gradients.keys, directions)
+                                  gradients.keys, directions,
+                                  lambda vector: layout.flatten(parameters, out=vector))
 
     return run_directional(evaluator, theta, gradients, options, J0=J0,
                            analytic_rounding=rounding, notes=notes)

@@ -41,6 +41,8 @@ _CHUNK = 2**16
 # Relative lengths of the backward pass's rounding probe, all tried: the smallest
 # estimate wins, since a probe that crosses a kink only overstates the rounding.
 _ROUNDING_PROBES = (1e-5, 1e-7, 1e-9)
+# A probe point is made this many entries at a time (32 KB of scratch).
+_PROBE_CHUNK = 2**12
 
 #: ``cost(vector) -> float`` for a flat parameter vector the cost may keep.
 PointCost = Callable[[np.ndarray], float]
@@ -196,8 +198,8 @@ class PointEvaluator(Evaluator):
 
 def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any],
                        X: np.ndarray, Y: np.ndarray, layout: ParamLayout, theta: np.ndarray,
-                       seed: int, keys: Sequence[str],
-                       directions: list[Direction]) -> np.ndarray | None:
+                       seed: int, keys: Sequence[str], directions: list[Direction],
+                       restore: Callable[[np.ndarray], Any]) -> np.ndarray | None:
     """Rounding sigma of the analytic projections ``g·v`` for ``directions``.
 
     The backward pass runs at five points along a short random direction; a smooth
@@ -205,23 +207,28 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
     is rounding (pooled over the directions of each block). Three probe lengths are
     tried and the smallest estimate kept: a probe that crosses a kink only overstates
     the rounding. Memory: one gradient at a time, read where the backward put it
-    (under ``keys``), never flattened.
+    (under ``keys``), never flattened; the probe points are made in ``theta`` itself,
+    and ``restore(theta)`` writes the parameters back (exactly) after each.
     """
     # (layout.block_ids would cache a vector as long as the parameters)
     blocks = [layout.names.index(layout.locate(d.start)[0]) for d in directions]
-    # Drawn once for the 15 gradients when they take at most half the parameters' memory.
+    # Drawn once for the 15 gradients when they take at most a quarter of the
+    # parameters' memory.
     stored: list[np.ndarray | None] = [None] * len(directions)
-    if sum(d.size for d in directions) <= max(_CHUNK, theta.size // 2):
+    if sum(d.size for d in directions) <= theta.size // 4:
         stored = [_drawn(d) for d in directions]
     best: np.ndarray | None = None
     for attempt, relative in enumerate(_ROUNDING_PROBES):
         rows = []
         try:
             for t in (-2.0, -1.0, 0.0, 1.0, 2.0):
-                point = _probe_point(theta, (seed, attempt), relative * t)
-                _, cache = forward(X.copy(), Y.copy(), layout.unflatten(point))
-                returned = backward(X.copy(), Y.copy(), cache)
-                del cache, point
+                _move_to_probe_point(theta, (seed, attempt), relative * t)
+                try:
+                    _, cache = forward(X.copy(), Y.copy(), layout.unflatten(theta))
+                    returned = backward(X.copy(), Y.copy(), cache)
+                    del cache
+                finally:
+                    restore(theta)
                 rows.append(_projections(returned, keys, layout, directions, blocks, stored))
                 del returned            # (no view of it may outlive it: one gradient at a time)
         except (LookupError, ArithmeticError, ValueError, TypeError):
@@ -255,15 +262,17 @@ def _drawn(direction: Direction) -> np.ndarray:
     return values
 
 
-def _probe_point(theta: np.ndarray, seed: tuple[int, ...], length: float) -> np.ndarray:
-    """``theta + length * r * max(1, |theta|)`` with ``r`` drawn from ``seed``, in one new
-    vector (the probe is drawn again for each point rather than kept)."""
-    point = np.random.default_rng(list(seed)).standard_normal(theta.size)
-    scale = np.abs(theta)
-    np.maximum(scale, 1.0, out=scale)
-    point *= scale
-    del scale
-    point *= length
-    point += theta
-    return point
-
+def _move_to_probe_point(theta: np.ndarray, seed: tuple[int, ...], length: float) -> None:
+    """``theta += length * r * max(1, |theta|)`` with ``r`` drawn from ``seed``, in place
+    and a chunk at a time: a probe point costs no vector of its own."""
+    rng = np.random.default_rng(list(seed))
+    drawn, scale = np.empty(_PROBE_CHUNK), np.empty(_PROBE_CHUNK)
+    for lo in range(0, theta.size, _PROBE_CHUNK):
+        part = theta[lo:lo + _PROBE_CHUNK]
+        r, s = drawn[:part.size], scale[:part.size]
+        rng.standard_normal(out=r)      # the same stream as one draw of theta.size
+        np.abs(part, out=s)
+        np.maximum(s, 1.0, out=s)
+        r *= s
+        r *= length
+        part += r

@@ -105,14 +105,17 @@ class ParamLayout:
         inner = np.unravel_index(index - self.offsets[k], self.shapes[k])
         return self.names[k], tuple(int(i) for i in inner)
 
-    def flatten(self, parameters: Mapping[str, Any], *, gradients: bool = False) -> np.ndarray:
-        """A new float64 vector holding the blocks of ``parameters`` in layout order.
+    def flatten(self, parameters: Mapping[str, Any], *, gradients: bool = False,
+                out: np.ndarray | None = None) -> np.ndarray:
+        """A new float64 vector holding the blocks of ``parameters`` in layout order
+        (written into ``out`` instead, when given: a flat float64 vector of the size).
 
         With ``gradients=True`` each block ``name`` is looked up under ``name`` or,
         failing that, under the notebook's ``"d" + name``; other keys (``dZ1``,
         ``dA1``...) are ignored.
         """
-        out = np.empty(self.size, dtype=np.float64)
+        if out is None:
+            out = np.empty(self.size, dtype=np.float64)
         for name, shape, start, stop in zip(self.names, self.shapes, self.offsets,
                                             self.offsets[1:]):
             array = np.asarray(self._lookup(parameters, name, gradients))

@@ -326,3 +326,53 @@ def test_a_single_entry_in_a_million_parameter_block_is_named_first():
     assert passed.verdict is Verdict.PASS
     assert failed.blocks["dW1"].verdict is Verdict.FAIL
     assert failed.blocks["dW1"].worst[0].index == (617, 333)
+
+
+# --- memory ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_rounding_probe_leaves_the_parameter_vector_exactly_as_it_found_it(fails):
+    # The probe points are made in the checker's own parameter vector and written back
+    # from the caller's arrays, also when the user's code raises part-way.
+    from gcverify.directions import block_directions, projected_rounding
+    from gcverify.params import ParamLayout
+
+    X, Y, parameters = CASE
+    layout = ParamLayout.from_parameters(parameters)
+    theta = layout.flatten(parameters)
+    original = theta.copy()
+    calls = []
+
+    def counting_backward(X, Y, cache):
+        calls.append(1)
+        if fails and len(calls) == 3:
+            raise ValueError("the user's backward broke")
+        return backward(X, Y, cache)
+
+    directions = [d for block in block_directions(layout, CheckOptions()) for d in block]
+    sigma = projected_rounding(forward, counting_backward, X, Y, layout, theta, 0,
+                               ["d" + name for name in layout.names], directions,
+                               lambda vector: layout.flatten(parameters, out=vector))
+    assert np.array_equal(theta, original)
+    assert (sigma is None) == fails and len(calls) == (3 if fails else 15)
+
+
+@pytest.mark.slow
+def test_a_failing_check_of_a_large_block_peaks_under_four_times_the_parameters():
+    # P = 250,501: the parameters dominate the user's own cache; the check keeps its
+    # vector of them and the flat gradient, and makes probe points in place.
+    import tracemalloc
+
+    case = make_case((500, 500, 1), 16)
+    X, Y, parameters = case
+    size = sum(array.size for array in parameters.values())
+    wrong = with_bug(lambda gradients: gradients["dW1"].__setitem__((7, 9), 1.0))
+    check(wrong, case)                     # modules loaded, caches warm
+    tracemalloc.start()
+    try:
+        result = check(wrong, case)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.blocks["dW1"].verdict is Verdict.FAIL
+    assert peak < 4 * 8 * size
