@@ -32,7 +32,7 @@ from gcverify.numdiff import (
 )
 from gcverify.options import CheckOptions
 from gcverify.parallel import resolve_jobs
-from gcverify.result import GradCheckResult, Verdict
+from gcverify.result import BlockFinding, GradCheckResult, Verdict
 from gcverify.settling import merge_settled, settling_tolerances
 from gcverify.validate import AnalyticGradient
 from gcverify.verdict import (
@@ -65,7 +65,6 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
     """Estimate, judge, and before believing a FAIL or an unjudgeable block, look harder:
     probe the cost's noise, re-estimate noisy blocks with larger steps, and measure the
     backward pass's own rounding."""
-    layout = evaluator.layout
     if J0 is None:
         J0 = evaluator.base(theta)
     unstable = nondeterminism(evaluator, theta, J0)
@@ -100,14 +99,8 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
     if gradient.stray:
         reasons.append(f"the gradients hold keys that name no parameter: "
                        f"{', '.join(gradient.stray)}")
-    return GradCheckResult(
-        verdict=verdict, difference=judgement.whole.difference, options=options,
-        method=first.method, blocks=judgement.findings, reasons=tuple(why + reasons),
-        n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
-        n_at_kinks=int(evidence.at_kinks.sum()),
-        excluded=excluded_totals(evidence), evaluator=evaluator.name,
-        analytic=gradient.vector,
-        numerical=evidence.numerical, error=evidence.error)
+    return _result(evaluator, options, evidence, verdict, judgement.whole.difference,
+                   first.method, judgement.findings, why + reasons)
 
 
 def nondeterminism(evaluator: Evaluator, theta: np.ndarray, J0: float) -> str | None:
@@ -156,12 +149,20 @@ def not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckO
     verdict = Verdict.FAIL if failed else Verdict.INCONCLUSIVE
     reasons = ([f"{len(failed)} of {len(findings)} blocks mismatch: "
                 + "; ".join(b.diagnosis for b in failed)] if failed else []) + [why]
+    return _result(evaluator, options, evidence, verdict, math.nan, options.method, findings,
+                   reasons)
+
+
+def _result(evaluator: Evaluator, options: CheckOptions, evidence: Evidence, verdict: Verdict,
+            difference: float, method: str, blocks: dict[str, BlockFinding],
+            reasons: list[str]) -> GradCheckResult:
+    """The result of a check, judged or not, with the counts its evidence gives."""
     return GradCheckResult(
-        verdict=verdict, difference=math.nan, options=options, method=options.method,
-        blocks=findings, reasons=tuple(reasons), n_coordinates=layout.size, n_judged=0,
+        verdict=verdict, difference=difference, options=options, method=method,
+        blocks=blocks, reasons=tuple(reasons), n_coordinates=evidence.layout.size,
+        n_judged=int(evidence.judged.sum()), n_at_kinks=int(evidence.at_kinks.sum()),
         excluded=excluded_totals(evidence), evaluator=evaluator.name,
-        analytic=gradient.vector,
-        numerical=evidence.numerical, error=evidence.error)
+        analytic=evidence.analytic, numerical=evidence.numerical, error=evidence.error)
 
 
 @dataclass(frozen=True)

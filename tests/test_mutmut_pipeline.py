@@ -255,6 +255,7 @@ def test_a_complex_step_that_disagrees_with_the_central_difference_says_where():
     scripted = Scripted(ONE_BLOCK, 0.5, linear(0.5, slopes),
                         complex=lambda index: np.array([1.0, -3.5])[index])
     result = check(scripted, [0.25, 0.5], slopes, method="complex")
+    assert result.method == "complex"
     assert result.reasons[-1] == ("the complex step disagreed with the central difference on "
                                   "1 coordinates; the central difference was used there")
     merged = complex_step_estimates(np.array([1.0, -3.5]), first_pass(scripted, 0.5))
