@@ -58,6 +58,8 @@ CACHE_ROUNDING = 4096 * EPS
 # below anything nonlinear.
 _TERM_PROBE = 1e-7
 _TERM_DIRECTIONS = 3
+# numpy's dtype kinds of a real number (bool, int, uint, float), and of any number.
+_REAL_KINDS, _NUMBER_KINDS = "biuf", "biufc"
 
 
 @runtime_checkable
@@ -118,7 +120,7 @@ def as_cost_value(value: Any, who: str) -> float:
     0.5
     """
     array = np.asarray(value)
-    if array.size != 1 or array.dtype.kind not in "biuf":
+    if array.size != 1 or array.dtype.kind not in _REAL_KINDS:
         raise invalid_argument(who, value, "is not one real number",
                                "return the cost as a float, e.g. float(np.sum(losses)) / m")
     return float(array.reshape(()))
@@ -126,7 +128,7 @@ def as_cost_value(value: Any, who: str) -> float:
 
 def _as_complex_cost(value: Any, who: str) -> complex:
     array = np.asarray(value)
-    if array.size != 1 or array.dtype.kind not in "biufc":
+    if array.size != 1 or array.dtype.kind not in _NUMBER_KINDS:
         raise invalid_argument(who, value, "is not one number",
                                "return the cost as a number, e.g. np.sum(losses) / m")
     return complex(array.reshape(()))
@@ -155,9 +157,8 @@ class Evaluator(abc.ABC):
         return workers_for(rows, self.seconds_per_call, jobs)
 
     def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
-                         tolerance: np.ndarray | None = None,
-                         analytic: np.ndarray | None = None, jobs: int = 1
-                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+                         tolerance: np.ndarray | None, analytic: np.ndarray | None,
+                         jobs: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """``(costs, kinks, settled)``: :meth:`stencil`, with up to ``jobs`` processes,
         without ``theta ± 2h`` (NaN there) for the coordinates ``r`` it settles: those
         with ``|analytic[r] - D1| <= tolerance[r]`` (:mod:`gcverify.settling`). Only an
@@ -229,9 +230,8 @@ class LoopEvaluator(Evaluator):
         return self.cost(self.layout.unflatten(vector.copy())), None
 
     def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
-                         tolerance: np.ndarray | None = None,
-                         analytic: np.ndarray | None = None, jobs: int = 1
-                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+                         tolerance: np.ndarray | None, analytic: np.ndarray | None,
+                         jobs: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         def rows(chunk: np.ndarray) -> np.ndarray:
             return self.costs_at(theta, index[chunk], h[chunk][:, None] * STENCIL)
 
@@ -291,7 +291,6 @@ class ForwardEvaluator(Evaluator):
         super().__init__(layout, forward)
         self.forward = forward
         self.X, self.Y = X, Y
-        self._base_cache: np.ndarray | None = None
         #: For each cached value, the scale its rounding is judged against (None until
         #: the base point is evaluated): the largest of its array, and of the terms it
         #: is computed from (:func:`cache_term_scale`).
@@ -318,11 +317,10 @@ class ForwardEvaluator(Evaluator):
         parameters = self.layout.unflatten(vector)
         cost, cache = self._checked(self.forward(X, Y, parameters))
         self.mutates_inputs = not (np.array_equal(X, self.X) and np.array_equal(Y, self.Y))
-        self.mutates_parameters = not np.array_equal(vector, theta, equal_nan=True)
+        self.mutates_parameters = not np.array_equal(vector, theta)     # theta is finite
         value = as_cost_value(cost, self.cost_name)
-        self._base_cache = cache_vector(cache)
         self.rounding_scale = cache_scale(cache)
-        terms = cache_term_scale(self._cache_at, theta, self.X, self._base_cache.size)
+        terms = cache_term_scale(self._cache_at, theta, self.X, cache_vector(cache).size)
         if terms is not None:
             self.rounding_scale = np.maximum(self.rounding_scale, terms)
         from gcverify.watch import CacheWatch  # gcverify.watch builds on this module
@@ -341,13 +339,12 @@ class ForwardEvaluator(Evaluator):
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        costs, kinks, _ = self.adaptive_stencil(theta, index, h)
+        costs, kinks, _ = self.adaptive_stencil(theta, index, h, None, None, 1)
         return costs, kinks
 
     def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,
-                         tolerance: np.ndarray | None = None,
-                         analytic: np.ndarray | None = None, jobs: int = 1
-                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+                         tolerance: np.ndarray | None, analytic: np.ndarray | None,
+                         jobs: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         if self._watch is None:
             self.base_with_cache(theta)
         from gcverify.forward_stencil import forward_rows  # it builds on this module
@@ -368,7 +365,7 @@ def cache_vector(cache: Any) -> np.ndarray:
     leaves = _numeric_leaves(cache)
     if not leaves:
         return np.empty(0)
-    return np.concatenate([np.asarray(leaf, dtype=np.float64).reshape(-1) for leaf in leaves])
+    return np.concatenate([np.asarray(leaf, dtype=np.float64).ravel() for leaf in leaves])
 
 
 def cache_scale(cache: Any) -> np.ndarray:
@@ -424,22 +421,20 @@ def cache_moves_non_smoothly(points: list[np.ndarray], scale: np.ndarray | None 
     a kink (a ReLU pre-activation, a flipping mask) has one of order ``jump * h``.
     Caches whose structure changes between points cannot be compared (False).
     """
-    if len(points) != 5 or any(p.shape != points[2].shape for p in points) \
-            or points[2].size == 0:
-        return False
+    if len(points) != 5 or len({p.shape for p in points}) != 1:
+        return False                # (an empty cache has no fourth difference: False)
     stacked = np.stack(points)
     magnitude = np.abs(stacked).max(axis=0)
     bound = CACHE_ROUNDING * (magnitude if scale is None else np.maximum(scale, magnitude))
-    with np.errstate(invalid="ignore"):
-        return bool(np.any(np.abs(fourth_differences(stacked)) > bound))
+    return bool(np.any(np.abs(fourth_differences(stacked)) > bound))
 
 
 def _numeric_leaves(obj: Any) -> list[Any]:
     """Numeric arrays and numbers inside a cache, depth first, in a stable order."""
     if isinstance(obj, np.ndarray):
-        return [obj] if obj.dtype.kind in "biuf" else []
+        return [obj] if obj.dtype.kind in _REAL_KINDS else []
     if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
-        return [np.asarray(obj, dtype=np.float64)]
+        return [float(obj)]
     if isinstance(obj, Mapping):
         return [leaf for value in obj.values() for leaf in _numeric_leaves(value)]
     if isinstance(obj, (tuple, list)):

@@ -32,7 +32,7 @@ from gcverify.numdiff import (
 )
 from gcverify.options import CheckOptions
 from gcverify.parallel import resolve_jobs
-from gcverify.result import GradCheckResult, Verdict
+from gcverify.result import BlockFinding, GradCheckResult, Verdict
 from gcverify.settling import merge_settled, settling_tolerances
 from gcverify.validate import AnalyticGradient
 from gcverify.verdict import (
@@ -65,7 +65,6 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
     """Estimate, judge, and before believing a FAIL or an unjudgeable block, look harder:
     probe the cost's noise, re-estimate noisy blocks with larger steps, and measure the
     backward pass's own rounding."""
-    layout = evaluator.layout
     if J0 is None:
         J0 = evaluator.base(theta)
     unstable = nondeterminism(evaluator, theta, J0)
@@ -79,12 +78,12 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
         if judgement.failed:
             # Before calling a mismatch a bug, measure the cost's noise where a
             # staircase cannot hide (irregular offsets), and widen the error bars.
+            # (Noise the probe does not find beyond the first pass's adds nothing.)
             probed = _probe_noise(evaluator, theta, J0, evidence, first.steps)
-            if probed > noise:
-                evidence = replace(evidence, error=evidence.error
-                                   + 3 * (probed - noise) / first.steps)
-                noise = probed
-                judgement = judge(evidence)
+            evidence = replace(evidence, error=evidence.error
+                               + 3 * max(0.0, probed - noise) / first.steps)
+            noise = max(noise, probed)
+            judgement = judge(evidence)
         if options.epsilon is None:
             evidence, notes = _refine_noisy_blocks(evaluator, theta, J0, noise, evidence,
                                                    judgement)
@@ -100,14 +99,8 @@ def run_check(evaluator: Evaluator, theta: np.ndarray, gradient: AnalyticGradien
     if gradient.stray:
         reasons.append(f"the gradients hold keys that name no parameter: "
                        f"{', '.join(gradient.stray)}")
-    return GradCheckResult(
-        verdict=verdict, difference=judgement.whole.difference, options=options,
-        method=first.method, blocks=judgement.findings, reasons=tuple(why + reasons),
-        n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
-        n_at_kinks=int(evidence.at_kinks.sum()),
-        excluded=excluded_totals(evidence), evaluator=evaluator.name,
-        analytic=gradient.vector,
-        numerical=evidence.numerical, error=evidence.error)
+    return _result(evaluator, options, evidence, verdict, judgement.whole.difference,
+                   first.method, judgement.findings, why + reasons)
 
 
 def nondeterminism(evaluator: Evaluator, theta: np.ndarray, J0: float) -> str | None:
@@ -144,22 +137,32 @@ def not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckO
     missing = frozenset(layout.names.index(name) for name in gradient.missing)
     evidence = Evidence(layout, gradient.vector, np.full(layout.size, np.nan),
                         np.full(layout.size, np.inf),
-                        np.full(layout.size, NOT_EXCLUDED, dtype=np.int64), nothing,
+                        np.full(layout.size, NOT_EXCLUDED), nothing,
                         options.threshold, options.noise_limit, None, gradient.keys, missing)
     judgement = judge(evidence)
+    # Nothing judged: no block is informative (judge says so) and only a FAIL stands.
     findings = {name: block if block.verdict is Verdict.FAIL else replace(
-        block, verdict=Verdict.INCONCLUSIVE, informative=False,
+        block, verdict=Verdict.INCONCLUSIVE,
         diagnosis=f"{block.gradient_key}: not judged (the cost is not deterministic)")
         for name, block in judgement.findings.items()}
     failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
     verdict = Verdict.FAIL if failed else Verdict.INCONCLUSIVE
     reasons = ([f"{len(failed)} of {len(findings)} blocks mismatch: "
                 + "; ".join(b.diagnosis for b in failed)] if failed else []) + [why]
+    return _result(evaluator, options, evidence, verdict, math.nan, options.method, findings,
+                   reasons)
+
+
+def _result(evaluator: Evaluator, options: CheckOptions, evidence: Evidence, verdict: Verdict,
+            difference: float, method: str, blocks: dict[str, BlockFinding],
+            reasons: list[str]) -> GradCheckResult:
+    """The result of a check, judged or not, with the counts its evidence gives."""
     return GradCheckResult(
-        verdict=verdict, difference=math.nan, options=options, method=options.method,
-        blocks=findings, reasons=tuple(reasons), n_coordinates=layout.size, n_judged=0,
-        excluded={}, evaluator=evaluator.name, analytic=gradient.vector,
-        numerical=evidence.numerical, error=evidence.error)
+        verdict=verdict, difference=difference, options=options, method=method,
+        blocks=blocks, reasons=tuple(reasons), n_coordinates=evidence.layout.size,
+        n_judged=int(evidence.judged.sum()), n_at_kinks=int(evidence.at_kinks.sum()),
+        excluded=excluded_totals(evidence), evaluator=evaluator.name,
+        analytic=evidence.analytic, numerical=evidence.numerical, error=evidence.error)
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ class _FirstPass:
 
     evidence: Evidence
     steps: np.ndarray        # per flat coordinate; inf where not evaluated
-    noise: float
+    noise: float             # NaN when not measured (a non-finite cost at theta)
     method: str
     reasons: tuple[str, ...]
 
@@ -181,17 +184,18 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
     evaluated[index] = True
     numerical = np.full(layout.size, np.nan)
     error = np.full(layout.size, np.inf)
-    exclusion = np.full(layout.size, NOT_EXCLUDED, dtype=np.int64)
+    exclusion = np.full(layout.size, NOT_EXCLUDED)
     one_sided = np.zeros(layout.size, dtype=bool)
     steps = np.full(layout.size, np.inf)
-    noise, method, reasons = 0.0, options.method, []
+    noise, method, reasons = math.nan, options.method, []
     if not math.isfinite(J0):
         exclusion[index] = Exclusion.NONFINITE
         reasons.append(f"the cost at the given parameters is {J0}: nothing can be judged")
     else:
         h = steps[index] = step_sizes(theta[index], options.epsilon)
-        # The points theta +- 2h only where the verdict can depend on them (settling).
-        tolerance = None
+        # The points theta +- 2h only where the verdict can depend on them (settling);
+        # a negative tolerance never settles: that coordinate is audited (in full).
+        tolerance = np.full(len(index), -np.inf)
         if options.method == "central" and options.sample is None:
             tolerance = settling_tolerances(layout, index, analytic[index],
                                             options.threshold, options.seed)
@@ -199,14 +203,12 @@ def _first_pass(evaluator: Evaluator, theta: np.ndarray, J0: float,
             theta, index, h, tolerance, analytic[index], resolve_jobs(options.jobs))
         # Where kinks are known (network structure, forward's cache), a rough cost is
         # noise; where they are not, a rough coordinate is left out as non-smooth.
-        audited = np.ones(len(index), dtype=bool) if tolerance is None else tolerance < 0
-        derivatives = merge_settled(J0, costs, h, kinks, settled, audited,
+        derivatives = merge_settled(J0, costs, h, kinks, settled, tolerance < 0,
                                     layout.block_ids[index], tolerance)
         value, bars, noise = derivatives.value, derivatives.error, derivatives.noise
         if options.method != "central":
-            value, bars, method, note = _complex_step(evaluator, theta, index, derivatives,
-                                                      options.method)
-            reasons += [note] if note else []
+            value, bars, method, reasons = _complex_step(evaluator, theta, index,
+                                                         derivatives, options.method)
         exclusion[index] = _exclusions(derivatives, kinks)
         # At a kink, a correct backprop takes one side's derivative: where it does, that
         # side's estimate (with its own, wider, error bar) judges the coordinate.
@@ -231,19 +233,19 @@ def _probe_noise(evaluator: Evaluator, theta: np.ndarray, J0: float, evidence: E
     """The cost's noise from irregular offsets along the judged coordinate that moves
     the cost most in each block (up to :data:`NOISE_PROBES` blocks)."""
     layout = evidence.layout
+    # A judged coordinate was evaluated: its step is finite.
     movement = np.where(evidence.judged & np.isfinite(evidence.numerical),
-                        np.abs(evidence.numerical) * np.where(np.isfinite(steps), steps, 0),
-                        -1.0)
+                        np.abs(evidence.numerical) * steps, 0.0)
     chosen = []
     for k in range(len(layout.names)):
         span = slice(layout.offsets[k], layout.offsets[k + 1])
         best = int(np.argmax(movement[span]))
         if movement[span][best] > 0:
             chosen.append((movement[span][best], layout.offsets[k] + best))
-    chosen.sort(reverse=True)
-    index = np.array([i for _, i in chosen[:NOISE_PROBES]], dtype=np.int64)
-    if index.size == 0:
+    if not chosen:
         return 0.0
+    chosen.sort(reverse=True)
+    index = np.array([i for _, i in chosen[:NOISE_PROBES]])
     costs = evaluator.costs_at(theta, index, steps[index][:, None] * PROBE_OFFSETS)
     return probe_noise(J0, costs)
 
@@ -288,7 +290,7 @@ def _refine_noisy_blocks(evaluator: Evaluator, theta: np.ndarray, J0: float, noi
 
 
 def _exclusions(derivatives: Derivatives, kinks: np.ndarray | None) -> np.ndarray:
-    codes = np.full(derivatives.value.shape, NOT_EXCLUDED, dtype=np.int64)
+    codes = np.full(derivatives.value.shape, NOT_EXCLUDED)
     if kinks is None:
         codes[derivatives.rough] = Exclusion.ROUGH
     else:
@@ -299,9 +301,10 @@ def _exclusions(derivatives: Derivatives, kinks: np.ndarray | None) -> np.ndarra
 
 def _complex_step(evaluator: Evaluator, theta: np.ndarray, index: np.ndarray,
                   derivatives: Derivatives, method: str
-                  ) -> tuple[np.ndarray, np.ndarray, str, str | None]:
+                  ) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
     """Complex-step derivatives where the cost is complex-safe; else what ``method``
-    says to do: raise (``"complex"``) or fall back to central (``"auto"``)."""
+    says to do: raise (``"complex"``) or fall back to central (``"auto"``). Also the
+    notes for the result's reasons."""
     problem, merged = None, None
     try:
         merged = complex_step_estimates(evaluator.complex_step(theta, index, COMPLEX_STEP),
@@ -317,9 +320,9 @@ def _complex_step(evaluator: Evaluator, theta: np.ndarray, index: np.ndarray,
                                    f"is not complex-safe ({problem})",
                                    "use method='central', or method='auto' to fall back")
         return (derivatives.value, derivatives.error, "central",
-                f"complex step unavailable, central differences used: {problem}")
-    note = None
-    if merged.disagreeing:
-        note = (f"the complex step disagreed with the central difference on "
-                f"{merged.disagreeing} coordinates; the central difference was used there")
-    return merged.value, merged.error, "complex", note
+                [f"complex step unavailable, central differences used: {problem}"])
+    if not merged.disagreeing:
+        return merged.value, merged.error, "complex", []
+    return merged.value, merged.error, "complex", [
+        f"the complex step disagreed with the central difference on {merged.disagreeing} "
+        "coordinates; the central difference was used there"]

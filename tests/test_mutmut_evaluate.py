@@ -10,6 +10,7 @@ only numpy's ComplexWarning, and takes a cost in any one-element wrapping.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -287,3 +288,74 @@ def test_a_forward_that_is_not_complex_safe_is_named_in_the_error():
         "real_only is not complex-safe (its imaginary part does not follow the derivative "
         "(it drops it, or uses abs, comparisons or real-only functions)); use "
         "method='central', or method='auto' to fall back")
+
+
+# --- the stencil's contract: settled flags, processes, timing ------------------------------------
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: BatchedEvaluator(ScriptedBatchedCost(kinks=[0, 1]), LAYOUT), id="batched"),
+    pytest.param(lambda: LoopEvaluator(lambda p: quadratic(p["w"].reshape(-1)), LAYOUT),
+                 id="loop"),
+])
+def test_an_evaluator_that_cannot_settle_returns_every_row_unsettled_as_booleans(make):
+    costs, _, settled = make().adaptive_stencil(THETA, INDEX, H, np.ones(2), np.zeros(2), 1)
+    assert costs.tolist() == EXACT
+    assert settled.dtype == np.bool_ and settled.tolist() == [False, False]
+
+
+def test_a_timed_call_measures_its_own_duration():
+    evaluator = LoopEvaluator(lambda p: quadratic(p["w"].reshape(-1)), LAYOUT)
+    start = time.perf_counter()
+    evaluator.cost_again(THETA)
+    assert 0 <= evaluator.seconds_per_call <= time.perf_counter() - start
+
+
+def test_a_forward_evaluator_settles_the_rows_its_tolerance_lets_settle():
+    evaluator = ForwardEvaluator(Forward(bad_call=0), np.ones((1, 1)), np.ones(1), LAYOUT)
+    costs, kinks, settled = evaluator.adaptive_stencil(
+        THETA, INDEX, H, np.array([0.0, -1.0]), np.array([0.5, -3.0]), 1)
+    assert settled.tolist() == [True, False] and kinks.tolist() == [False, False]
+    assert np.isnan(costs[0, [0, 3]]).all() and costs[1].tolist() == EXACT[1]
+
+
+def test_a_forward_evaluator_s_own_stencil_runs_in_this_process_however_slow_the_forward():
+    forward = Forward(bad_call=0)
+    evaluator = ForwardEvaluator(forward, np.ones((1, 1)), np.ones(1), LAYOUT)
+    evaluator.base_with_cache(THETA)
+    evaluator.seconds_per_call, calls = 1e3, forward.calls
+    costs, _ = evaluator.stencil(THETA, INDEX, H)
+    assert costs.tolist() == EXACT and forward.calls == calls + 8
+
+
+def test_a_forward_that_writes_into_its_parameters_is_found_out():
+    def writes(X, Y, p):
+        cost = quadratic(LAYOUT.flatten(p))
+        p["w"] *= 2
+        return cost, {}
+    fresh = ForwardEvaluator(writes, np.ones((1, 1)), np.ones(1), LAYOUT)
+    assert (fresh.rounding_scale, fresh.mutates_inputs, fresh.mutates_parameters) == (
+        None, False, False) and fresh.mutates_parameters is False
+    fresh.base_with_cache(THETA)
+    assert fresh.mutates_parameters is True
+    polite = ForwardEvaluator(Forward(bad_call=0), np.ones((1, 1)), np.ones(1), LAYOUT)
+    polite.base_with_cache(THETA)
+    assert polite.mutates_parameters is False
+
+
+@pytest.mark.parametrize("held", ["X", "Y"])
+def test_a_kink_is_seen_in_a_cache_that_also_holds_the_inputs(held):
+    def forward(X, Y, p):
+        theta = LAYOUT.flatten(p)
+        return quadratic(theta), {"A": np.maximum(theta, 0.0), held: X if held == "X" else Y}
+    evaluator = ForwardEvaluator(forward, np.ones((1, 1)), np.ones(1), LAYOUT)
+    evaluator.base_with_cache(np.array([0.0, -1.0]))
+    _, kinks = evaluator.stencil(np.array([0.0, -1.0]), INDEX, H)
+    assert kinks.tolist() == [True, False]
+
+
+def test_a_constant_or_non_finite_cache_has_no_kink_and_raises_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not cache_moves_non_smoothly([np.zeros(2)] * 5)
+        assert not cache_moves_non_smoothly([np.array([np.inf, np.nan, 1.0])] * 5)
+        assert not cache_moves_non_smoothly([np.array([-np.inf, np.nan])] * 5, np.ones(2))

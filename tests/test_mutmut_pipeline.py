@@ -26,8 +26,10 @@ from gcverify.numdiff import (
     probe_noise,
     step_sizes,
 )
+from gcverify.parallel import available_cores
 from gcverify.params import ParamLayout
 from gcverify.pipeline import run_check
+from gcverify.settling import merge_settled, settling_tolerances
 from gcverify.validate import validate_gradients
 
 
@@ -146,6 +148,7 @@ def test_a_cost_that_is_not_finite_at_theta_is_judged_nowhere_and_says_so():
     result = check_gradients(lambda p: math.nan, {"w": np.ones(2)}, {"w": np.ones(2)})
     assert result.verdict is Verdict.INCONCLUSIVE
     assert result.reasons[-1] == "the cost at the given parameters is nan: nothing can be judged"
+    assert result.method == "central"
     assert all(isinstance(reason, str) for reason in result.reasons)
 
 
@@ -169,6 +172,74 @@ def test_only_a_step_that_theta_rounds_more_than_one_percent_off_is_excluded(the
     assert dict(result.excluded) == excluded
 
 
+# --- settling: the second stencil only where the verdict can depend on it --------------
+
+class Settling(Scripted):
+    """A scripted cost that watches for kinks and settles as :mod:`gcverify.settling`
+    says: a row with ``|analytic - D1| <= tolerance`` gets no ``theta +- 2h`` (NaN). It
+    records what it was asked and what it returned."""
+
+    def adaptive_stencil(self, theta, index, h, tolerance, analytic, jobs):
+        costs, kinks = self.stencil(theta, index, h)
+        settled = np.zeros(len(index), dtype=bool)
+        if tolerance is not None:
+            central = (costs[:, 2] - costs[:, 1]) / (2 * h)
+            settled = (tolerance >= 0) & (np.abs(analytic - central) <= tolerance)
+            costs[np.ix_(settled, [0, 3])] = np.nan
+        self.asked = (tolerance, analytic, jobs)
+        self.returned = (costs, kinks, settled)
+        return costs, kinks, settled
+
+
+# Blocks of 34 and 33 coordinates: 32 of each are audited (never settled); the others are
+# w[4] and w[6] (tolerance 2.5e-8) and z[16] (tolerance 0: its block's gradient is zero).
+SETTLING = ParamLayout(("w", "z"), ((34,), (33,)))
+SETTLING_GRADIENT = np.r_[np.ones(34), np.zeros(33)]
+H20 = 2.0**-20                      # theta = 0.5 moves by exactly this step
+
+
+def settling_cost(i, offset):
+    """w[4] settles; w[6] and z[16] do not, and their outer points jump by 1e-12 (a
+    fourth difference far above the audited coordinates'); the other w's are cubic
+    (a truncation of 3e-7, above w[4]'s tolerance), the other z's constant."""
+    jump = 1e-12 if abs(offset) > 1.5 * H20 else 0.0
+    if i == 4:
+        return 0.5 + offset
+    if i == 6:
+        return 0.5 + (1 + 1e-6) * offset + jump
+    if i == 34 + 16:
+        return 0.5 + 1e-7 * offset + jump
+    return 0.5 + offset + 1.1e5 * offset**3 if i < 34 else 0.5
+
+
+def test_settled_coordinates_skip_the_second_stencil_and_the_noise_pools_only_audited_ones():
+    jobs = available_cores() + 1
+    scripted = Settling(SETTLING, 0.5, settling_cost,
+                        kinks=lambda index, h: np.zeros(len(index), dtype=bool))
+    result = check(scripted, np.full(67, 0.5), SETTLING_GRADIENT, epsilon=H20, jobs=jobs)
+    tolerance, analytic, asked_jobs = scripted.asked
+    expected = settling_tolerances(SETTLING, np.arange(67), SETTLING_GRADIENT, 2e-7, 0)
+    assert np.flatnonzero(expected >= 0).tolist() == [4, 6, 34 + 16]
+    assert tolerance.tolist() == expected.tolist()
+    assert analytic.tolist() == SETTLING_GRADIENT.tolist() and asked_jobs == jobs
+    costs, kinks, settled = scripted.returned
+    assert np.flatnonzero(settled).tolist() == [4]
+    assert result.verdict is not Verdict.FAIL and scripted.recorded("probe") == []
+    merged = merge_settled(0.5, costs, np.full(67, H20), kinks, settled, expected < 0,
+                           SETTLING.block_ids, expected)
+    assert result.numerical.tolist() == merged.value.tolist()
+    assert result.error.tolist() == merged.error.tolist()
+    assert result.error[4] < 3e-7                  # capped at w[4]'s tolerance
+
+
+def test_only_the_central_difference_over_every_coordinate_settles():
+    for options in ({"method": "auto"}, {"sample": 60}):
+        scripted = Settling(SETTLING, 0.5, settling_cost,
+                            kinks=lambda index, h: np.zeros(len(index), dtype=bool))
+        check(scripted, np.full(67, 0.5), SETTLING_GRADIENT, epsilon=H20, **options)
+        assert scripted.asked[0].tolist() == [-math.inf] * len(scripted.asked[1])
+
+
 # --- the complex step -------------------------------------------------------------------------
 
 def test_a_complex_step_that_agrees_everywhere_adds_no_reason():
@@ -184,6 +255,7 @@ def test_a_complex_step_that_disagrees_with_the_central_difference_says_where():
     scripted = Scripted(ONE_BLOCK, 0.5, linear(0.5, slopes),
                         complex=lambda index: np.array([1.0, -3.5])[index])
     result = check(scripted, [0.25, 0.5], slopes, method="complex")
+    assert result.method == "complex"
     assert result.reasons[-1] == ("the complex step disagreed with the central difference on "
                                   "1 coordinates; the central difference was used there")
     merged = complex_step_estimates(np.array([1.0, -3.5]), first_pass(scripted, 0.5))
@@ -389,6 +461,19 @@ def test_a_larger_stencil_that_meets_a_kink_is_ignored_and_the_next_step_tried()
     assert not any("step 4 times" in note for note in notes)
 
 
+def test_a_larger_stencil_pools_the_noise_of_its_coordinates_without_a_kink():
+    # At 4 times the step W[0]'s outer points meet a jump of 1e-6 and its kink is flagged:
+    # the noise is pooled over W[1] and b, which are re-estimated there. (Pooled over W[0]
+    # instead, nothing would be better until 16 times the step.)
+    base = noisy_case()
+
+    def along(i, offset):
+        return base.along(i, offset) + (1e-6 if i == 0 and abs(offset) > 3e-5 else 0.0)
+    scripted = Scripted(TWO_BLOCKS, 0.5, along, kinks=kinks_at(((1.5e-5, 5e-5), [0])))
+    result = check(scripted, THETA3, [1.0, -2.0, 0.75])
+    assert [r for r in result.reasons if "too noisy" in r] == [refine_note("W, b", 2, 4)]
+
+
 def test_an_estimate_with_an_equal_error_bar_is_not_better():
     # J0 = 0 and an exactly linear stencil: every step gives the bar EPS; with a limit far
     # below it the block is INCONCLUSIVE, and no larger step does better.
@@ -520,6 +605,17 @@ def test_a_cost_that_is_not_deterministic_judges_nothing_but_a_missing_gradient(
     assert result.analytic.tolist() == [1.0, 2.0, 0.0, 3.0]
     assert np.isnan(result.numerical).all() and result.numerical.shape == (4,)
     assert np.isinf(result.error).all() and result.error.shape == (4,)
+
+
+def test_every_missing_gradient_is_listed_and_the_evaluator_named_when_nothing_is_judged():
+    scripted = Scripted(ONE_BLOCK, 0.5, linear(0.5, [1.0, -2.0]))
+    drift = iter([0.5, 0.75])
+    scripted.cost_again = lambda theta: next(drift)
+    assert check(scripted, [0.25, -0.5], [1.0, -2.0]).evaluator == "scripted"
+    parameters = {"W1": np.ones((1, 2)), "b1": np.zeros(1), "W2": np.ones((1, 1))}
+    result = check_gradients(Drifting([0.5, 0.75, 1.0]), {"W1": np.ones((1, 2))}, parameters)
+    assert result.reasons[0] == ("2 of 3 blocks mismatch: db1: missing from the gradients; "
+                                 "dW2: missing from the gradients")
 
 
 def test_a_cost_that_is_not_deterministic_with_every_gradient_is_inconclusive():
