@@ -177,7 +177,7 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     if watcher.mutates_inputs:
         notes += ("forward modifies X or Y in place; the check gave it fresh copies each "
                   "time, so the caller's arrays are untouched",)
-    return replace(result, reasons=(*result.reasons, *notes)) if notes else result
+    return replace(result, reasons=(*result.reasons, *notes))
 
 
 def check_loss_and_grads(f: Callable[[dict[str, np.ndarray]], Any],

@@ -62,10 +62,14 @@ class DaskExecutor(Executor):
     def __init__(self, client: Any, address: str) -> None:
         self._client = client
         self._submitted: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._shut_down = False
         self.address = address
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         import cloudpickle
+
+        if self._shut_down:
+            raise RuntimeError("cannot submit tasks to a DaskExecutor after its shutdown")
 
         # Dask pickles a task with pickle first, which sends functions by reference;
         # cloudpickle sends those of modules registered by value (a user's file that
@@ -87,20 +91,30 @@ class DaskExecutor(Executor):
         return outer
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shut_down = True
         submitted = list(self._submitted)
         if cancel_futures or not wait:
             self._client.cancel(submitted)
         elif submitted:
             from distributed import wait as wait_for
 
-            wait_for(submitted)
+            # Our client is not Dask's default one; a cancelled task has ended too.
+            with self._client.as_current(), contextlib.suppress(CancelledError):
+                wait_for(submitted)
 
 
 def _relay(done: Any, outer: Future[Any], address: str) -> None:
     """Give ``outer`` the outcome of the Dask future ``done`` (in Dask's callback
-    thread): its result, fetched again if a worker death lost it, or its error."""
+    thread): its result, fetched again if a worker death lost it, or its error.
+
+    Only a task that ended in error (Dask's final status "error") passes its exception
+    on: a fetch that fails otherwise (the scheduler going away mid-fetch) means the
+    executor was lost, not that the task raised.
+    """
     from distributed import KilledWorker
 
+    if outer.cancelled():               # nobody waits for it (Ctrl-C): fetch nothing
+        return
     lost = ExecutorLost(f"lost the Dask scheduler at {address}")
     try:
         value = done.result()
@@ -108,8 +122,8 @@ def _relay(done: Any, outer: Future[Any], address: str) -> None:
         _settle(outer, error=WorkerKilled("killed its Dask worker on every try"))
     except CancelledError:
         _settle(outer, error=lost)
-    except Exception as error:  # the task's own error, raised where it is collected
-        _settle(outer, error=lost if done.cancelled() else error)
+    except Exception as error:
+        _settle(outer, error=error if done.status == "error" else lost)
     else:
         _settle(outer, value)
 

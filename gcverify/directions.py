@@ -41,7 +41,7 @@ _CHUNK = 2**16
 # Relative lengths of the backward pass's rounding probe, all tried: the smallest
 # estimate wins, since a probe that crosses a kink only overstates the rounding.
 _ROUNDING_PROBES = (1e-5, 1e-7, 1e-9)
-# A probe point is made this many entries at a time (32 KB of scratch).
+# A probe point is made this many entries at a time (two 32 KB scratch buffers).
 _PROBE_CHUNK = 2**12
 
 #: ``cost(vector) -> float`` for a flat parameter vector the cost may keep.
@@ -220,19 +220,15 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
     best: np.ndarray | None = None
     for attempt, relative in enumerate(_ROUNDING_PROBES):
         rows = []
-        try:
-            for t in (-2.0, -1.0, 0.0, 1.0, 2.0):
-                _move_to_probe_point(theta, (seed, attempt), relative * t)
-                try:
-                    _, cache = forward(X.copy(), Y.copy(), layout.unflatten(theta))
-                    returned = backward(X.copy(), Y.copy(), cache)
-                    del cache
-                finally:
-                    restore(theta)
-                rows.append(_projections(returned, keys, layout, directions, blocks, stored))
-                del returned            # (no view of it may outlive it: one gradient at a time)
-        except (LookupError, ArithmeticError, ValueError, TypeError):
-            return best
+        for t in (-2.0, -1.0, 0.0, 1.0, 2.0):
+            try:
+                row = _projections_at(theta, (seed, attempt), relative * t, forward,
+                                      backward, X, Y, layout, keys, directions, blocks, stored)
+            finally:
+                restore(theta)          # (outside what the user's errors may stop)
+            if row is None:
+                return best
+            rows.append(row)
         sigma = np.abs(fourth_differences(np.array(rows))) / NOISE_IN_FOURTH
         if not np.all(np.isfinite(sigma)):
             continue
@@ -242,6 +238,24 @@ def projected_rounding(forward: Callable[..., Any], backward: Callable[..., Any]
             pooled[mine] = np.maximum(sigma[mine], np.sqrt(np.mean(sigma[mine] ** 2)))
         best = pooled if best is None else np.minimum(best, pooled)
     return best
+
+
+def _projections_at(theta: np.ndarray, seed: tuple[int, ...], length: float,
+                    forward: Callable[..., Any], backward: Callable[..., Any],
+                    X: np.ndarray, Y: np.ndarray, layout: ParamLayout, keys: Sequence[str],
+                    directions: list[Direction], blocks: list[int],
+                    stored: list[np.ndarray | None]) -> list[float] | None:
+    """The backward's projections at the probe point ``theta`` moved by ``length``
+    (left moved: the caller restores it); None when the user's code fails there."""
+    try:
+        _move_to_probe_point(theta, seed, length)
+        _, cache = forward(X.copy(), Y.copy(), layout.unflatten(theta))
+        returned = backward(X.copy(), Y.copy(), cache)
+        del cache
+        # (read before the restore: a gradient may be a view of the parameters)
+        return _projections(returned, keys, layout, directions, blocks, stored)
+    except (LookupError, ArithmeticError, ValueError, TypeError):
+        return None
 
 
 def _projections(gradients: Any, keys: Sequence[str], layout: ParamLayout,

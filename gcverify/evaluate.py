@@ -339,7 +339,8 @@ class ForwardEvaluator(Evaluator):
 
     def stencil(self, theta: np.ndarray, index: np.ndarray,
                 h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        costs, kinks, _ = self.adaptive_stencil(theta, index, h, None, None, 1)
+        costs, kinks, _ = self.adaptive_stencil(theta, index, h, tolerance=None, analytic=None,
+                                               jobs=1)
         return costs, kinks
 
     def adaptive_stencil(self, theta: np.ndarray, index: np.ndarray, h: np.ndarray,

@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 
+# numpy's dtype kinds of the booleans and integers, and of every real number.
+_INTEGER_KINDS, _REAL_KINDS = "biu", "biuf"
+
+
 def _dtype_problem(array: np.ndarray, kind_of_thing: str) -> tuple[str, str] | None:
     """Why ``array``'s dtype cannot be checked, and the fix; None if it is float64.
 
@@ -42,7 +46,7 @@ def _dtype_problem(array: np.ndarray, kind_of_thing: str) -> tuple[str, str] | N
             return ("is wider than float64, which the checker computes in",
                     f"pass {kind_of_thing} as float64, e.g. .astype(np.float64)")
         return None
-    if dtype.kind in "biu":
+    if dtype.kind in _INTEGER_KINDS:
         return ("is not floating point", f"pass {kind_of_thing} as float64, "
                 "e.g. .astype(np.float64)")
     if dtype.kind == "c":
@@ -70,7 +74,7 @@ def validate_parameters(parameters: Any) -> tuple[ParamLayout, np.ndarray]:
             raise invalid_argument("parameters.keys()", list(parameters),
                                    f"has a non-string key {name!r}",
                                    "name each block with a string such as 'W1'")
-        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+        array = np.asarray(value)       # the array itself, or a base-class view
         where = f"parameters[{name!r}]"
         problem = _dtype_problem(array, "parameters")
         if problem:
@@ -151,7 +155,7 @@ def validate_gradients(gradients: Any, layout: ParamLayout,
             raise invalid_argument(f"{source}[{key!r}].shape", array.shape,
                                    f"does not match parameters[{name!r}].shape={shape}",
                                    "give each gradient the shape of its parameter")
-        vector[start:stop] = array.reshape(-1)
+        vector[start:stop] = array.ravel()
     return AnalyticGradient(vector, tuple(keys), tuple(missing),
                             _stray_keys(gradients, layout))
 
@@ -174,7 +178,7 @@ def _looks_like_a_parameter(key: str, layout: ParamLayout) -> bool:
     if plain[:1] in ("W", "b"):
         return True
     targets = [name.lower() for name in (*layout.names, *map(gradient_key, layout.names))]
-    return bool(difflib.get_close_matches(key.lower(), targets, n=1, cutoff=0.75))
+    return bool(difflib.get_close_matches(key.lower(), targets, cutoff=0.75))
 
 
 def _shown_keys(gradients: Mapping[Any, Any]) -> list[str]:
@@ -188,8 +192,8 @@ def validate_callable(name: str, value: Any, signature: str) -> None:
 
 def validate_data(name: str, value: Any) -> np.ndarray:
     """A new numeric, finite, non-empty array from ``X`` or ``Y``."""
-    array = np.array(value, copy=True)
-    if array.dtype.kind not in "biuf":
+    array = np.array(value)                 # a copy
+    if array.dtype.kind not in _REAL_KINDS:
         raise invalid_argument(name, value, "is not a numeric array",
                                f"pass {name} as a float64 array, e.g. "
                                f"np.asarray({name}, dtype=np.float64)")

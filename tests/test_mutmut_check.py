@@ -264,3 +264,19 @@ def test_the_forwards_notes_and_the_in_place_note_are_both_reported():
 def test_one_coordinate_per_block_is_a_valid_sample():
     result = check_backprop(F, B, X, Y, P, sample=1)
     assert (result.options.sample, result.n_judged) == (1, len(P))
+
+
+def test_directional_mode_restores_its_parameters_after_the_backwards_rounding_probe():
+    # A FAIL in directional mode measures the backward's rounding at probe points made in
+    # the checker's own copy of the parameters, restored from the caller's arrays: the
+    # check hands those arrays on, and after it the caller's are untouched.
+    before = {name: array.copy() for name, array in P.items()}
+
+    def doubled_dW2(X, Y, cache):
+        gradients = B(X, Y, cache)
+        gradients["dW2"] = gradients["dW2"] * 2
+        return gradients
+
+    result = check_backprop(F, doubled_dW2, X, Y, P, mode="directional", directions=2)
+    assert result.verdict is Verdict.FAIL and result.blocks["W2"].verdict is Verdict.FAIL
+    assert all(np.array_equal(P[name], before[name]) for name in P)
