@@ -49,6 +49,13 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = _threads_from_argv()        # before numpy loads
 
 import numpy as np  # noqa: E402
+from bench_user_code import (  # noqa: E402  (this folder: run as a script)
+    backward,
+    forward,
+    init_parameters,
+    make_data,
+    torch_check,
+)
 
 from gcverify import check_backprop  # noqa: E402
 from gcverify.params import ParamLayout  # noqa: E402
@@ -59,43 +66,11 @@ except ImportError:                                  # an optional, benchmark-on
     torch = None
 
 
-# --- the user's network ---------------------------------------------------------------
+# --- the user's network: bench_user_code's (the same code a user writes) -----------------
 
-def make_case(layers: tuple[int, ...], m: int, seed: int = 1):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((layers[0], m))
-    Y = (np.arange(m) % 2).reshape(1, m).astype(float)
-    parameters = {}
-    for layer in range(1, len(layers)):
-        parameters[f"W{layer}"] = (rng.standard_normal((layers[layer], layers[layer - 1]))
-                                   * np.sqrt(2.0 / layers[layer - 1]))
-        parameters[f"b{layer}"] = rng.standard_normal((layers[layer], 1)) * 0.1
-    return X, Y, parameters
-
-
-def forward(X, Y, parameters):
-    count = len(parameters) // 2
-    A, cache = X, []
-    for layer in range(1, count + 1):
-        W, b = parameters[f"W{layer}"], parameters[f"b{layer}"]
-        Z = W @ A + b
-        cache.append((A, W, Z))
-        A = np.maximum(Z, 0) if layer < count else 1 / (1 + np.exp(-Z))
-    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / X.shape[1]
-    return cost, (cache, A)
-
-
-def backward(X, Y, cache):
-    layers, AL = cache
-    m = X.shape[1]
-    gradients, dZ = {}, AL - Y
-    for layer in range(len(layers), 0, -1):
-        A_prev, W, _ = layers[layer - 1]
-        gradients[f"dW{layer}"] = 1. / m * dZ @ A_prev.T
-        gradients[f"db{layer}"] = 1. / m * np.sum(dZ, axis=1, keepdims=True)
-        if layer > 1:
-            dZ = (W.T @ dZ) * (layers[layer - 2][2] > 0)
-    return gradients
+def make_case(layers: tuple[int, ...], m: int):
+    X, Y = make_data(layers, m)
+    return X, Y, init_parameters(layers)
 
 
 def backprops(X, Y, parameters) -> dict[str, tuple[Callable, tuple[int, ...] | None]]:
@@ -160,33 +135,6 @@ def notebook_loop_seconds(X, Y, parameters, gradients, subset: int,
     return (time.perf_counter() - start) / len(chosen) * layout.size
 
 
-def torch_gradcheck(X, Y, parameters, backward_pass) -> str:
-    """torch.autograd.gradcheck's verdict with its defaults, on the numpy code wrapped
-    in a torch.autograd.Function."""
-    assert torch is not None
-    names = list(parameters)
-
-    class NumpyNetwork(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, *tensors):
-            cost, cache = forward(X, Y, {n: t.detach().numpy() for n, t in zip(names, tensors)})
-            ctx.cache = cache
-            return torch.tensor(float(cost), dtype=torch.float64)
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            gradients = backward_pass(X, Y, ctx.cache)
-            return tuple(torch.from_numpy(np.ascontiguousarray(gradients["d" + n]))
-                         * grad_output for n in names)
-
-    inputs = tuple(torch.tensor(parameters[n], dtype=torch.float64, requires_grad=True)
-                   for n in names)
-    try:
-        return "PASS" if torch.autograd.gradcheck(NumpyNetwork.apply, inputs) else "FAIL"
-    except RuntimeError:                 # torch's GradcheckError: a mismatch it found
-        return "FAIL"
-
-
 def memory_multiple(run: Callable[[], object], size: int) -> float:
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -222,7 +170,7 @@ def compare(title: str, layers: tuple[int, ...], m: int, repeat: int, subset: in
             row += f" {'-':>14} {'':<8} {'':>11}"
         elif with_torch:
             start = time.perf_counter()
-            verdict = torch_gradcheck(X, Y, parameters, backward_pass)
+            verdict = torch_check(X, Y, parameters, backward_pass, fast_mode=False)
             torch_seconds = time.perf_counter() - start
             row += f" {torch_seconds:>12.3f} s {verdict:<8} {torch_seconds / seconds:>10.0f}×"
         print(row + f" {loop / seconds:>10.0f}×")
