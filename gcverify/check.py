@@ -106,7 +106,7 @@ def check_gradients(cost: Callable[[dict[str, np.ndarray]], Any], gradients: Map
     layout, theta = validate_parameters(parameters)
     analytic = validate_gradients(gradients, layout)
     if resolve_mode(options, layout.size) == "directional":
-        return directional_gradients(cost, analytic, layout, theta, options)
+        return directional_gradients(cost, analytic, parameters, layout, theta, options)
     evaluator: Evaluator
     if isinstance(cost, BatchedCost) and cost.layout == layout:
         evaluator = BatchedEvaluator(cost, cost.layout)  # its index tables already built

@@ -47,13 +47,8 @@ from typing import Any
 import numpy as np
 
 from gcverify.detection import QUOTED_MISS, margin, smallest_caught
-from gcverify.directions import (
-    Direction,
-    PointEvaluator,
-    block_directions,
-    projected_rounding,
-    stencil_costs,
-)
+from gcverify.direction_probe import ProbedBackward, backward_changed, probe_backward
+from gcverify.directions import Direction, PointEvaluator, block_directions, stencil_costs
 from gcverify.errors import invalid_argument
 from gcverify.evaluate import as_cost_value
 from gcverify.localise import in_directions, localised_findings
@@ -87,6 +82,8 @@ __all__ = [
 #: full coordinate check took 0.39 s at P = 641 and 2.3 s at 1,871, the directional one
 #: 0.03 s at both; below, coordinates are affordable and judge every entry.
 AUTO_DIRECTIONAL_FROM = 1000
+
+_FORWARD = "forward(X, Y, parameters)"
 
 
 def resolve_mode(options: CheckOptions, size: int) -> str:
@@ -140,12 +137,14 @@ class _Estimates:
 
 def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: AnalyticGradient,
                     options: CheckOptions, *, J0: float | None = None,
-                    analytic_rounding: Callable[[list[Direction]], np.ndarray | None]
+                    analytic_rounding: Callable[[list[Direction]], ProbedBackward]
                     | None = None, notes: Sequence[str] = ()) -> GradCheckResult:
     """The directional check (see the module's docstring) of ``gradient`` at ``theta``.
 
-    ``analytic_rounding(directions)``: the rounding sigma of the analytic projections
-    along those directions, or None; measured before a FAIL is believed.
+    ``analytic_rounding(directions)``: the backward pass probed along those directions
+    (:func:`gcverify.direction_probe.probe_backward`) before a FAIL is believed. The
+    check lets go of ``gradient``'s vector meanwhile (pass the only reference to it) and
+    goes on with the gradient the probe read again at ``theta``.
     """
     layout = evaluator.layout
     if J0 is None:
@@ -157,8 +156,7 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
     per_block = block_directions(layout, options)
     directions = [d for block in per_block for d in block]
     pseudo = ParamLayout(layout.names, tuple((len(block),) for block in per_block))
-    g = gradient.vector
-    analytic = np.array([d.project(g) for d in directions])
+    analytic = np.array([d.project(gradient.vector) for d in directions])
     steps = np.array([d.step(theta, options.epsilon) for d in directions])
     estimates, noise, reasons = _first_pass(evaluator, theta, J0, directions, analytic, steps)
     missing = frozenset(layout.names.index(name) for name in gradient.missing)
@@ -185,14 +183,25 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
     if analytic_rounding is not None and judgement.failed:
         failing = [i for i, d in enumerate(directions)
                    if judgement.findings[layout.locate(d.start)[0]].verdict is Verdict.FAIL]
-        sigma = analytic_rounding([directions[i] for i in failing]) if failing else None
-        if sigma is not None:
-            estimates.error[failing] = estimates.error[failing] + 3 * sigma
-            judgement = judge(evidence_of(estimates))
+        if failing:
+            # (memory: the probe's gradients take the place of this one)
+            gradient = replace(gradient, vector=np.empty(0))
+            backward = analytic_rounding([directions[i] for i in failing])
+            changed = backward_changed(backward, analytic[failing])
+            if changed is not None:
+                unknown = replace(gradient, vector=np.full(layout.size, np.nan))
+                result = not_judged(evaluator, backward.centre or unknown, options, changed)
+                return replace(result, mode="directional", numerical=np.empty(0),
+                               error=np.empty(0), reasons=(*result.reasons, *notes))
+            assert backward.centre is not None          # (or it changed)
+            gradient = backward.centre
+            if backward.sigma is not None:
+                estimates.error[failing] = estimates.error[failing] + 3 * backward.sigma
+                judgement = judge(evidence_of(estimates))
     evidence = evidence_of(estimates)
     verdict, why = overall_verdict(evidence, judgement)
-    findings = localised_findings(evaluator, theta, J0, g, evidence, judgement, per_block,
-                                  options, noise)
+    findings = localised_findings(evaluator, theta, J0, gradient.vector, evidence, judgement,
+                                  per_block, options, noise)
     failed = [f for f in findings.values() if f.verdict is Verdict.FAIL]
     if failed:
         # Localisation may have told more (a transposed block): the headline says it.
@@ -211,7 +220,7 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
         method="central", blocks=findings, reasons=(*reasons, *notes),
         n_coordinates=layout.size, n_judged=int(evidence.judged.sum()),
         n_at_kinks=int(evidence.at_kinks.sum()), excluded=excluded_totals(evidence),
-        evaluator=evaluator.name, analytic=g, mode="directional")
+        evaluator=evaluator.name, analytic=gradient.vector, mode="directional")
 
 
 def _first_pass(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
@@ -224,7 +233,7 @@ def _first_pass(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
         estimates.exclusion[:] = Exclusion.NONFINITE
         return estimates, 0.0, [f"the cost at the given parameters is {J0}: nothing can "
                                 "be judged"]
-    costs = np.array([stencil_costs(evaluator.cost_of, theta, d, h)
+    costs = np.array([stencil_costs(evaluator, theta, d, h)
                       for d, h in zip(directions, steps.tolist())])
     derivatives = central_derivatives(J0, costs, steps)
     estimates.exclusion[derivatives.rough] = Exclusion.ROUGH
@@ -252,7 +261,7 @@ def _probe_noise(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
         if movement[span][best] > 0:
             chosen.append((float(movement[span][best]), pseudo.offsets[k] + best))
     chosen.sort(reverse=True)
-    rows = [stencil_costs(evaluator.cost_of, theta, directions[i], float(estimates.steps[i]),
+    rows = [stencil_costs(evaluator, theta, directions[i], float(estimates.steps[i]),
                           tuple(PROBE_OFFSETS.tolist()))
             for _, i in chosen[:NOISE_PROBES]]
     return probe_noise(J0, np.array(rows)) if rows else 0.0
@@ -271,7 +280,7 @@ def _refine(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
     if index.size == 0:
         return False
     steps = np.array([directions[i].step(theta, None, factor) for i in index.tolist()])
-    costs = np.array([stencil_costs(evaluator.cost_of, theta, directions[i], h)
+    costs = np.array([stencil_costs(evaluator, theta, directions[i], h)
                       for i, h in zip(index.tolist(), steps.tolist())])
     derivatives = central_derivatives(J0, costs, steps, noise_floor=noise)
     better = derivatives.finite & ~derivatives.rough & (derivatives.error
@@ -314,15 +323,18 @@ def _guarantee(findings: dict[str, BlockFinding], per_block: list[list[Direction
 # --- entry points (called by gcverify.check) ------------------------------------------
 
 def directional_gradients(cost: Callable[[dict[str, np.ndarray]], Any],
-                          gradients: AnalyticGradient, layout: ParamLayout,
-                          theta: np.ndarray, options: CheckOptions) -> GradCheckResult:
-    """:func:`gcverify.check_gradients` in directional mode (arguments validated)."""
+                          gradients: AnalyticGradient, parameters: Mapping[str, Any],
+                          layout: ParamLayout, theta: np.ndarray,
+                          options: CheckOptions) -> GradCheckResult:
+    """:func:`gcverify.check_gradients` in directional mode (arguments validated;
+    ``theta`` is ``parameters`` flattened, which the stencils move in place and restore
+    from them)."""
     check_supported(options)
 
     def at(vector: np.ndarray) -> tuple[Any, Any]:
         return cost(layout.unflatten(vector)), None
 
-    evaluator = PointEvaluator(layout, cost, at)
+    evaluator = PointEvaluator(layout, cost, at, _restorer(layout, parameters))
     return run_directional(evaluator, theta, gradients, options)
 
 
@@ -339,37 +351,61 @@ def directional_backprop(forward: Callable[..., Any], backward: Callable[..., An
     own stencil (its fourth difference), as for :func:`gcverify.check_gradients`.
     """
     check_supported(options)
-    role = "forward(X, Y, parameters)"
 
     def at(vector: np.ndarray) -> tuple[Any, Any]:
-        out = forward(X.copy(), Y.copy(), layout.unflatten(vector))
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise invalid_argument(role, out, "is not a (cost, cache) pair",
-                                   "return (cost, cache) as forward_propagation_n does")
-        return out
+        return _cost_and_cache(forward(X.copy(), Y.copy(), layout.unflatten(vector)))
 
-    evaluator = PointEvaluator(layout, forward, at, role="forward", cost_name=f"{role}[0]")
-    X_seen, Y_seen = X.copy(), Y.copy()
-    out = forward(X_seen, Y_seen, layout.unflatten(theta.copy()))
-    if not (isinstance(out, tuple) and len(out) == 2):
-        raise invalid_argument(role, out, "is not a (cost, cache) pair",
-                               "return (cost, cache) as forward_propagation_n does")
-    J0 = as_cost_value(out[0], evaluator.cost_name)
-    returned = backward(X.copy(), Y.copy(), out[1])
-    del out                  # the cache (often holding a copy of the parameters) goes
-    gradients = validate_gradients(returned, layout, "backward(X, Y, cache)")
-    del returned
-    notes = []
-    if not (np.array_equal(X_seen, X) and np.array_equal(Y_seen, Y)):
-        notes.append("forward modifies X or Y in place; the check gave it fresh copies each "
-                     "time, so the caller's arrays are untouched")
-    del X_seen, Y_seen
+    restore = _restorer(layout, parameters)
+    evaluator = PointEvaluator(layout, forward, at, restore, role="forward",
+                               cost_name=f"{_FORWARD}[0]")
+    J0, notes, held = _first_call(forward, backward, X, Y, layout, theta, restore, evaluator)
+    keys = held[0].keys
 
-    def rounding(directions: list[Direction]) -> np.ndarray | None:
-        return projected_rounding(forward, backward, X, Y, layout, theta, options.seed,
-                                  gradients.keys, directions,
-                                  lambda vector: layout.flatten(parameters, out=vector))
+    def rounding(directions: list[Direction]) -> ProbedBackward:
+        return probe_backward(forward, backward, X, Y, layout, theta, options.seed, keys,
+                              directions, restore)
 
-    return run_directional(evaluator, theta, gradients, options, J0=J0,
+    # (held.pop(): run_directional gets the only reference to the gradient, so that it
+    # can let go of it while it probes the backward pass)
+    return run_directional(evaluator, theta, held.pop(), options, J0=J0,
                            analytic_rounding=rounding, notes=notes)
 
+
+def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np.ndarray,
+                Y: np.ndarray, layout: ParamLayout, theta: np.ndarray,
+                restore: Callable[[np.ndarray], Any], evaluator: PointEvaluator
+                ) -> tuple[float, list[str], list[AnalyticGradient]]:
+    """The cost and the validated gradient at ``theta`` (in a list of one), and notes.
+
+    Memory: forward and backward see views of theta itself (restored from the caller's
+    parameters after them, as every later point is) and one copy of X at a time, so the
+    check adds about one vector of parameters to what the user's code needs."""
+    X_seen, Y_seen = X.copy(), Y.copy()
+    try:
+        out = _cost_and_cache(forward(X_seen, Y_seen, layout.unflatten(theta)))
+        J0 = as_cost_value(out[0], evaluator.cost_name)
+        notes = []
+        if not (np.array_equal(X_seen, X) and np.array_equal(Y_seen, Y)):
+            notes.append("forward modifies X or Y in place; the check gave it fresh copies "
+                         "each time, so the caller's arrays are untouched")
+            X_seen, Y_seen = X.copy(), Y.copy()
+        # (the cache usually holds X_seen already: backward gets the same copy)
+        returned = backward(X_seen, Y_seen, out[1])
+        del out, X_seen, Y_seen
+        # (validated, i.e. copied, before the restore: a gradient may be a view of theta)
+        return J0, notes, [validate_gradients(returned, layout, "backward(X, Y, cache)")]
+    finally:
+        restore(theta)
+
+
+def _cost_and_cache(out: Any) -> tuple[Any, Any]:
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise invalid_argument(_FORWARD, out, "is not a (cost, cache) pair",
+                               "return (cost, cache) as forward_propagation_n does")
+    return out
+
+
+def _restorer(layout: ParamLayout, parameters: Mapping[str, Any]
+              ) -> Callable[[np.ndarray], Any]:
+    """Writes the caller's parameters (never modified) back into a flat vector."""
+    return lambda vector: layout.flatten(parameters, out=vector)

@@ -126,7 +126,7 @@ def _localised(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.nd
     if len(shape) == 2 and shape[0] == shape[1] and shape[0] >= 2:
         transposed = [d.transpose(shape) for d in directions]
         steps = np.array([d.step(theta, options.epsilon) for d in transposed])
-        costs = np.array([stencil_costs(evaluator.cost_of, theta, d, h)
+        costs = np.array([stencil_costs(evaluator, theta, d, h)
                           for d, h in zip(transposed, steps.tolist())])
         along = central_derivatives(J0, costs, steps, noise_floor=noise)
         if along.finite.all() and float(np.linalg.norm(a - along.value)) <= (
@@ -182,7 +182,7 @@ def _measure(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.ndar
              direction: Direction, options: CheckOptions, noise: float
              ) -> tuple[float, float, float]:
     h = direction.step(theta, options.epsilon)
-    costs = stencil_costs(evaluator.cost_of, theta, direction, h)[None, :]
+    costs = stencil_costs(evaluator, theta, direction, h)[None, :]
     found = central_derivatives(J0, costs, np.array([h]), noise_floor=noise)
     return direction.project(g), float(found.value[0]), float(found.error[0])
 

@@ -143,7 +143,7 @@ def not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckO
     # Nothing judged: no block is informative (judge says so) and only a FAIL stands.
     findings = {name: block if block.verdict is Verdict.FAIL else replace(
         block, verdict=Verdict.INCONCLUSIVE,
-        diagnosis=f"{block.gradient_key}: not judged (the cost is not deterministic)")
+        diagnosis=f"{block.gradient_key}: not judged ({why.partition(':')[0]})")
         for name, block in judgement.findings.items()}
     failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
     verdict = Verdict.FAIL if failed else Verdict.INCONCLUSIVE

@@ -191,8 +191,10 @@ def validate_callable(name: str, value: Any, signature: str) -> None:
 
 
 def validate_data(name: str, value: Any) -> np.ndarray:
-    """A new numeric, finite, non-empty array from ``X`` or ``Y``."""
-    array = np.array(value)                 # a copy
+    """A numeric, finite, non-empty array from ``X`` or ``Y``: the caller's own array
+    when it is one (no copy: the check never writes into it, and the user's code only
+    ever receives copies of it)."""
+    array = np.asarray(value)
     if array.dtype.kind not in _REAL_KINDS:
         raise invalid_argument(name, value, "is not a numeric array",
                                f"pass {name} as a float64 array, e.g. "

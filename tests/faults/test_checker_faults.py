@@ -166,6 +166,14 @@ CASES = {
     "forward raises": Case(forward="raises", raises=(ValueError, "boom in forward")),
     "forward writes into its inputs": Case(
         forward="writes_into_its_inputs", verdict=Verdict.PASS, says=""),
+    # (directional mode hands the user's code views of its own vector and restores it)
+    "forward writes into its inputs, directional": Case(
+        forward="writes_into_its_inputs", options={"mode": "directional"},
+        verdict=Verdict.PASS, says=""),
+    "forward writes into its inputs, directional, dW2 x 2": Case(
+        forward="writes_into_its_inputs", backward="doubles_dw2",
+        options={"mode": "directional"}, verdict=Verdict.FAIL, says="1 of 6 blocks mismatch",
+        block_says="dW2 ≈ 2"),
     "a cost per example": Case(
         forward="cost_per_example",
         raises=(InvalidArgument, "forward(X, Y, parameters)[0]=array(shape=(3,), "

@@ -1,0 +1,158 @@
+"""The backward pass probed along directions: its rounding, its gradient read again at
+the centre, and what the check does when that gradient is not the first one."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from gcverify import check_backprop
+from gcverify.direction_probe import ProbedBackward, backward_changed, probe_backward
+from gcverify.directions import block_directions
+from gcverify.options import CheckOptions
+from gcverify.params import ParamLayout
+from gcverify.result import Verdict
+from tests.test_directional import CASE, backward, forward, make_case, with_bug
+
+
+def probe(forward_pass, backward_pass, X, Y, parameters):
+    layout = ParamLayout.from_parameters(parameters)
+    theta = layout.flatten(parameters)
+    directions = [d for block in block_directions(layout, CheckOptions()) for d in block]
+    probed = probe_backward(forward_pass, backward_pass, X, Y, layout, theta, 0,
+                            ["d" + name for name in layout.names], directions,
+                            lambda vector: layout.flatten(parameters, out=vector))
+    return probed, theta, layout
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_probe_leaves_the_parameter_vector_exactly_as_it_found_it(fails):
+    # The probe points are made in the checker's own parameter vector and written back
+    # from the caller's arrays after each point, also when the user's code raises there.
+    X, Y, parameters = CASE
+    layout = ParamLayout.from_parameters(parameters)
+    original = layout.flatten(parameters)
+    seen = []
+
+    def recording_forward(X, Y, parameters):
+        seen.append(layout.flatten(parameters))
+        return forward(X, Y, parameters)
+
+    def breaking_backward(X, Y, cache):
+        if fails and len(seen) == 2:              # at theta - h r: theta is moved
+            raise ValueError("the user's backward broke")
+        return backward(X, Y, cache)
+
+    probed, theta, _ = probe(recording_forward, breaking_backward, X, Y, parameters)
+    assert np.array_equal(theta, original)
+    # Per probe length: t = -2, -1, 1, 2 around the parameters themselves (restored
+    # after every point); a failure stops the lengths. The centre, theta exactly, runs
+    # once, last, for every length.
+    assert (probed.sigma is None) == fails and len(seen) == (3 if fails else 13)
+    assert np.array_equal(seen[-1], original)
+    assert not any(np.array_equal(point, original) for point in seen[:-1])
+    if not fails:
+        assert np.allclose(seen[2] - original, original - seen[1], rtol=1e-6, atol=1e-12)
+
+
+def test_the_centre_gradient_is_the_first_one_validated_again():
+    X, Y, parameters = CASE
+    probed, _, layout = probe(forward, backward, X, Y, parameters)
+    first = layout.flatten_gradients(backward(X, Y, forward(X, Y, parameters)[1]))
+    assert np.array_equal(probed.centre.vector, first)
+    assert probed.centre.keys == tuple("d" + name for name in layout.names)
+    assert backward_changed(probed, probed.centre_projections) is None
+
+
+def test_a_user_error_at_the_centre_leaves_no_gradient():
+    X, Y, parameters = CASE
+    calls = []
+
+    def fails_last(X, Y, cache):
+        calls.append(1)
+        if len(calls) == 13:
+            raise KeyError("dW1")
+        return backward(X, Y, cache)
+
+    probed, _, _ = probe(forward, fails_last, X, Y, parameters)
+    assert probed == ProbedBackward(None, None, None)
+    assert backward_changed(probed, np.zeros(3)).startswith(
+        "the backward pass is not deterministic: it failed at the parameters")
+
+
+def test_projections_that_agree_to_the_rounding_are_the_same_gradient():
+    first = np.array([1.0, -2.0, np.nan, 0.0])
+
+    def moved(*by):
+        return first + np.array(by)
+
+    assert backward_changed(ProbedBackward(np.full(4, 1e-9), None, moved(1e-9, 0, 0, 0)),
+                            first) is None
+    assert backward_changed(ProbedBackward(None, None, moved(1e-15, 0, 0, 0)),
+                            first) is None          # a few units in the last place
+    message = backward_changed(ProbedBackward(np.full(4, 1e-9), None, moved(0, 1e-6, 0, 0)),
+                               first)
+    assert "were -2 and -1.999999" in message
+    assert backward_changed(ProbedBackward(None, None, moved(0, 0, 0, 1e-300)),
+                            first) is not None
+
+
+def first_call_then(change):
+    """A backward whose first call has a bug and whose later calls do not, or fail."""
+    calls = []
+
+    def backward_pass(X, Y, cache):
+        calls.append(1)
+        gradients = backward(X, Y, cache)
+        if len(calls) == 1:
+            gradients["dW2"] = gradients["dW2"] * 2
+        return change(len(calls), gradients)
+    return backward_pass
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda call, g: g, "at the same parameters it gave gradients whose projections"),
+    (lambda call, g: g if call < 14 else None, "it failed at the parameters it had run"),
+], ids=["changed", "failed"])
+def test_a_backward_that_changes_at_the_same_parameters_is_inconclusive(change, says):
+    # The first gradient FAILs; the probe reads another at the same parameters: the
+    # check cannot tell which to believe, and says so instead of judging either.
+    X, Y, parameters = CASE
+    result = check_backprop(forward, first_call_then(change), X, Y, parameters,
+                            mode="directional")
+    assert result.verdict is Verdict.INCONCLUSIVE, str(result)
+    assert result.reasons[0].startswith("the backward pass is not deterministic: " + says)
+    assert result.mode == "directional"
+    assert {b.diagnosis for b in result.blocks.values()} == {
+        f"{b.gradient_key}: not judged (the backward pass is not deterministic)"
+        for b in result.blocks.values()}
+
+
+def test_a_failing_check_adds_about_one_vector_of_parameters_to_the_users_own_memory():
+    # The check's own memory beside what the user's forward and backward need: its vector
+    # of the parameters, one copy of X, small things (the gradient it let go of while the
+    # backward pass is probed). 256-128-64-1, m = 64: X is 0.4x the parameters.
+    X, Y, parameters = make_case((256, 128, 64, 1), 64)
+    size = 8 * sum(array.size for array in parameters.values())
+
+    def one_entry_off(gradients):
+        gradients["dW1"][77, 33] += 1e-3 * np.linalg.norm(gradients["dW1"])
+
+    def peak(run):
+        run()                                            # (imports, caches)
+        tracemalloc.start()
+        try:
+            result = run()
+            return tracemalloc.get_traced_memory()[1] / size, result
+        finally:
+            tracemalloc.stop()
+
+    own, _ = peak(lambda: backward(X, Y, forward(X, Y, parameters)[1]))
+    for backward_pass, verdict in ((backward, Verdict.PASS),
+                                   (with_bug(one_entry_off), Verdict.FAIL)):
+        multiple, result = peak(lambda b=backward_pass: check_backprop(
+            forward, b, X, Y, parameters, mode="directional"))
+        assert result.verdict is verdict
+        assert multiple - own < 1.6, (multiple, own)
