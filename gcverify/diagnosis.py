@@ -27,10 +27,10 @@ def diagnose_mismatch(key: str, norm_g: float, norm_n: float, norm_e: float, sca
         return f"{key} ≠ 0 while numerical = 0 (spurious term)"
     if size == 1:
         # One coordinate cannot tell a scaling from any other wrong value.
-        what = "wrong sign" if abs(scale + 1) <= 1e-3 else "off by that factor"
+        what = "wrong sign" if _within(scale, -1.0, 1e-3) else "off by that factor"
         return f"{key} = {format_factor(scale)} × numerical ({what})"
     if residual <= threshold * (norm_g + norm_n) + norm_e + 1e-6 * norm_g:
-        if abs(scale + 1) <= 1e-3:
+        if _within(scale, -1.0, 1e-3):
             kind = "sign bug"
         elif scale < 0:
             kind = "sign and scaling bug"
@@ -50,9 +50,10 @@ def is_transposed(analytic: np.ndarray, numerical: np.ndarray, tolerance: float)
     (True, False)
     """
     shape = analytic.shape
-    if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 2 \
-            or not np.all(np.isfinite(analytic)):
+    if not (len(shape) == 2 and shape[0] == shape[1] >= 2):
         return False
+    if not np.all(np.isfinite(analytic)):
+        return False                         # (no transpose of it can be told)
     gap = float(np.linalg.norm(analytic - numerical.T))
     return gap <= tolerance < float(np.linalg.norm(analytic - numerical))
 
@@ -64,6 +65,12 @@ def format_factor(k: float) -> str:
     ('2.000', '1.00100', '1.000010')
     """
     digits = 3
-    if 0 < abs(k - 1) < 1e-2:                # then -log10|k - 1| > 2: at least 3 digits
+    if k != 1 and _within(k, 1.0, 1e-2):     # then -log10|k - 1| >= 2: at least 3 digits
         digits = math.ceil(-math.log10(abs(k - 1))) + 1
     return f"{k:.{digits}f}"
+
+
+def _within(x: float, target: float, tolerance: float) -> bool:
+    """``|x - target| <= tolerance`` (isclose's own relative tolerance, 1e-9 of ``|x|``,
+    is below ``tolerance`` wherever ``x`` is that close to a target of size 1)."""
+    return math.isclose(x, target, abs_tol=tolerance)

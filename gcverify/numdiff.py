@@ -138,7 +138,9 @@ def central_derivatives(J0: float, costs: np.ndarray, h: np.ndarray,
             rough = np.zeros(finite.shape, dtype=bool)
             pool = finite & noisy
         pooled = float(np.sqrt(np.mean(fourth[pool] ** 2))) if pool.any() else 0.0
-        sigma = np.maximum(np.where(finite, fourth, 0.0), pooled) / NOISE_IN_FOURTH
+        # (fmax: a NaN fourth difference, where a cost is not finite, gives way; that
+        # coordinate's error bar is inf anyway)
+        sigma = np.fmax(fourth, pooled) / NOISE_IN_FOURTH
         sigma = np.maximum(sigma, max(typical, noise_floor))
         # Below eps * max(1, |J|) no derivative is resolved, analytic or numerical.
         error = np.abs(d1 - d2) + 3 * sigma / h + EPS * max(1.0, abs(J0))

@@ -314,13 +314,14 @@ def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
         gap = np.abs(evidence.analytic[where] - evidence.numerical[where])
     gap = np.where(np.isnan(gap), np.inf, gap)
     order = where[np.lexsort((-gap, layout.block_ids[where]))]
-    starts = np.searchsorted(layout.block_ids[order], np.arange(len(layout.names) + 1)).tolist()
+    ids = layout.block_ids[order]
     order = order.tolist()
     analytic, numerical, error = (evidence.analytic.tolist(), evidence.numerical.tolist(),
                                   evidence.error.tolist())
     entries = []
     for k, shape in enumerate(layout.shapes):
-        top = order[starts[k]:min(starts[k + 1], starts[k] + _WORST_SHOWN)]
+        lo, hi = np.searchsorted(ids, (k, k + 1)).tolist()
+        top = order[lo:min(hi, lo + _WORST_SHOWN)]
         local = np.asarray(top, dtype=np.int64) - layout.offsets[k]
         inner = zip(*(axis.tolist() for axis in np.unravel_index(local, shape)))
         entries.append(tuple(Entry(index, analytic[i], numerical[i], error[i])

@@ -280,3 +280,31 @@ def test_directional_mode_restores_its_parameters_after_the_backwards_rounding_p
     result = check_backprop(F, doubled_dW2, X, Y, P, mode="directional", directions=2)
     assert result.verdict is Verdict.FAIL and result.blocks["W2"].verdict is Verdict.FAIL
     assert all(np.array_equal(P[name], before[name]) for name in P)
+
+
+def test_a_loop_over_the_users_code_runs_on_one_blas_thread_and_a_batched_cost_as_is(
+        monkeypatch):
+    # The loop calls the user's small products thousands of times: one BLAS thread, the
+    # same throughout. The batched evaluator's large products keep the BLAS's threads.
+    import contextlib
+
+    import gcverify.check as check
+
+    entered = []
+
+    @contextlib.contextmanager
+    def spy():
+        entered.append(1)
+        yield
+
+    monkeypatch.setattr(check, "one_blas_thread", spy)
+    net = MLP((4, 3, 1))
+    x, y = net.make_batch(5, seed=0)
+    batched = check_backprop(net.forward, net.backward, x, y, net.init_parameters(seed=1))
+    assert batched.evaluator == "batched" and entered == []
+
+    def user_forward(X, Y, parameters):                 # a function of the user's own
+        return net.forward(X, Y, parameters)
+
+    looped = check_backprop(user_forward, net.backward, x, y, net.init_parameters(seed=1))
+    assert looped.evaluator == "loop" and entered == [1]
