@@ -314,8 +314,7 @@ def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
         gap = np.abs(evidence.analytic[where] - evidence.numerical[where])
     gap = np.where(np.isnan(gap), np.inf, gap)
     order = where[np.lexsort((-gap, layout.block_ids[where]))]
-    ids = layout.block_ids[order]
-    order = order.tolist()
+    ids, order = layout.block_ids[order], order.tolist()
     analytic, numerical, error = (evidence.analytic.tolist(), evidence.numerical.tolist(),
                                   evidence.error.tolist())
     entries = []
