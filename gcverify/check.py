@@ -157,7 +157,7 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
     evaluator: Evaluator = watcher
     owner = getattr(forward, "__self__", None)
     if isinstance(owner, BatchedForward):
-        batched = owner.batched_cost(forward, X, Y)
+        batched = owner.batched_cost(forward, X.copy(), Y.copy())   # (the user's code)
         if batched is not None and batched.layout == layout:
             evaluator = BatchedEvaluator(batched, batched.layout, function=forward,
                                          role="forward")

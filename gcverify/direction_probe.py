@@ -66,14 +66,13 @@ class ProbedBackward:
     """What :func:`probe_backward` found.
 
     ``sigma``: the rounding sigma of each direction's analytic projection (None: not
-    measured, the user's code failed before one probe length was complete). ``centre``:
-    the backward's gradient at ``theta`` itself, and ``centre_projections`` its
-    projections on the directions (None: the user's code failed there).
+    measured, because the user's code failed before one probe length was complete or
+    no length gave a finite estimate). ``centre``: the backward's gradient at ``theta``
+    itself, validated as the first one was (None: the user's code failed there).
     """
 
     sigma: np.ndarray | None
     centre: AnalyticGradient | None
-    centre_projections: np.ndarray | None
 
 
 def probe_backward(forward: Callable[..., Any], backward: Callable[..., Any],
@@ -110,36 +109,40 @@ def probe_backward(forward: Callable[..., Any], backward: Callable[..., Any],
                        lambda returned: (projections(returned),
                                          validate_gradients(returned, layout, source)))
     if centre is None:
-        return ProbedBackward(None, None, None)
+        return ProbedBackward(None, None)
     middle, gradient = centre      # (projected first: one vector of the gradient at a time)
-    return ProbedBackward(_smallest_rounding(off_centre, middle, blocks), gradient, middle)
+    return ProbedBackward(_smallest_rounding(off_centre, middle, blocks), gradient)
 
 
-def backward_changed(probed: ProbedBackward, first: np.ndarray) -> str | None:
+def backward_changed(probed: ProbedBackward, directions: Sequence[Direction],
+                     first: np.ndarray) -> str | None:
     """Why the backward pass is not deterministic, or None: the gradient the probe read
-    again at ``theta`` must project on the directions as the first one did (``first``),
-    to within the rounding the probe measured.
+    again at ``theta`` must project on ``directions`` as the first one did (``first``,
+    computed the same way by :meth:`Direction.project`, so a deterministic backward
+    gives the same bits), to within the rounding the probe measured.
 
-    >>> same = ProbedBackward(np.array([1e-9]), None, np.array([0.5]))
-    >>> backward_changed(same, np.array([0.5])) is None
-    True
-    >>> backward_changed(same, np.array([0.6]))[:39]
+    >>> from gcverify.directions import Direction
+    >>> from gcverify.validate import AnalyticGradient
+    >>> d = [Direction(0, 2, "gaussian", (1,))]
+    >>> g = AnalyticGradient(np.array([0.5, -1.0]), ("dW",))
+    >>> backward_changed(ProbedBackward(None, g), d, np.array([d[0].project(g.vector)]))
+    >>> backward_changed(ProbedBackward(None, g), d, np.array([0.0]))[:39]
     'the backward pass is not deterministic:'
     """
     fix = ("make backward deterministic: seed the random number generator inside it, or "
            "fix the dropout mask")
-    again = probed.centre_projections
-    if again is None:
+    if probed.centre is None:
         return ("the backward pass is not deterministic: it failed at the parameters it "
                 f"had run at before; {fix}")
+    again = np.array([d.project(probed.centre.vector) for d in directions])
     sigma = 0.0 if probed.sigma is None else 3 * probed.sigma
+    finite = np.isfinite(first)
     with np.errstate(invalid="ignore"):
-        apart = np.abs(again - first)
-        same = (again == first) | (apart <= _SAME_ULPS * EPS * np.abs(first) + sigma)
-    same |= np.isnan(again) & np.isnan(first)
+        near = np.abs(again - first) <= _SAME_ULPS * EPS * np.abs(first) + sigma
+    same = (again == first) | (finite & near) | (np.isnan(again) & np.isnan(first))
     if np.all(same):
         return None
-    worst = int(np.argmax(np.where(same, -np.inf, np.nan_to_num(apart, nan=np.inf))))
+    worst = int(np.argmin(same))
     return ("the backward pass is not deterministic: at the same parameters it gave "
             f"gradients whose projections on a direction were {first[worst]:.17g} and "
             f"{again[worst]:.17g}, so no verdict on them can be trusted; {fix}")

@@ -48,13 +48,20 @@ import numpy as np
 
 from gcverify.detection import QUOTED_MISS, margin, smallest_caught
 from gcverify.direction_probe import ProbedBackward, backward_changed, probe_backward
-from gcverify.directions import Direction, PointEvaluator, block_directions, stencil_costs
+from gcverify.directions import (
+    Direction,
+    ParametersMoved,
+    PointEvaluator,
+    block_directions,
+    restorer,
+    stencil_costs,
+)
 from gcverify.errors import invalid_argument
 from gcverify.evaluate import as_cost_value
 from gcverify.localise import in_directions, localised_findings
 from gcverify.numdiff import PROBE_OFFSETS, central_derivatives, one_sided_derivatives, probe_noise
 from gcverify.options import CheckOptions
-from gcverify.params import ParamLayout
+from gcverify.params import ParamLayout, gradient_key
 from gcverify.pipeline import NOISE_PROBES, REFINEMENT_STEPS, nondeterminism, not_judged
 from gcverify.result import BlockFinding, GradCheckResult, Verdict
 from gcverify.validate import AnalyticGradient, validate_gradients
@@ -135,17 +142,21 @@ class _Estimates:
     one_sided: np.ndarray
 
 
-def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: AnalyticGradient,
-                    options: CheckOptions, *, J0: float | None = None,
+def run_directional(evaluator: PointEvaluator, theta: np.ndarray,
+                    held: list[AnalyticGradient], options: CheckOptions, *,
+                    J0: float | None = None,
                     analytic_rounding: Callable[[list[Direction]], ProbedBackward]
                     | None = None, notes: Sequence[str] = ()) -> GradCheckResult:
-    """The directional check (see the module's docstring) of ``gradient`` at ``theta``.
+    """The directional check (see the module's docstring) of the gradient ``held`` (a
+    list of one, which the check empties: it then holds the gradient's only reference,
+    whatever the Python version) at ``theta``.
 
     ``analytic_rounding(directions)``: the backward pass probed along those directions
     (:func:`gcverify.direction_probe.probe_backward`) before a FAIL is believed. The
-    check lets go of ``gradient``'s vector meanwhile (pass the only reference to it) and
-    goes on with the gradient the probe read again at ``theta``.
+    check lets go of its gradient's vector meanwhile and goes on with the gradient the
+    probe read again at ``theta``.
     """
+    gradient = held.pop()
     layout = evaluator.layout
     if J0 is None:
         J0 = evaluator.base(theta)
@@ -181,13 +192,16 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray, gradient: Anal
                     continue
                 judgement = judge(evidence_of(estimates))
     if analytic_rounding is not None and judgement.failed:
+        # (a missing block's FAIL needs no numbers, and it has no gradient to probe)
         failing = [i for i, d in enumerate(directions)
-                   if judgement.findings[layout.locate(d.start)[0]].verdict is Verdict.FAIL]
+                   if judgement.findings[layout.locate(d.start)[0]].verdict is Verdict.FAIL
+                   and layout.locate(d.start)[0] not in gradient.missing]
         if failing:
             # (memory: the probe's gradients take the place of this one)
             gradient = replace(gradient, vector=np.empty(0))
             backward = analytic_rounding([directions[i] for i in failing])
-            changed = backward_changed(backward, analytic[failing])
+            changed = backward_changed(backward, [directions[i] for i in failing],
+                                       analytic[failing])
             if changed is not None:
                 unknown = replace(gradient, vector=np.full(layout.size, np.nan))
                 result = not_judged(evaluator, backward.centre or unknown, options, changed)
@@ -334,8 +348,11 @@ def directional_gradients(cost: Callable[[dict[str, np.ndarray]], Any],
     def at(vector: np.ndarray) -> tuple[Any, Any]:
         return cost(layout.unflatten(vector)), None
 
-    evaluator = PointEvaluator(layout, cost, at, _restorer(layout, parameters))
-    return run_directional(evaluator, theta, gradients, options)
+    evaluator = PointEvaluator(layout, cost, at, restorer(layout, parameters))
+    try:
+        return run_directional(evaluator, theta, [gradients], options)
+    except ParametersMoved:
+        return _moved(evaluator, options, gradients.keys)
 
 
 def directional_backprop(forward: Callable[..., Any], backward: Callable[..., Any],
@@ -343,8 +360,8 @@ def directional_backprop(forward: Callable[..., Any], backward: Callable[..., An
                          layout: ParamLayout, theta: np.ndarray,
                          options: CheckOptions) -> GradCheckResult:
     """:func:`gcverify.check_backprop` in directional mode (arguments validated;
-    ``theta`` is ``parameters`` flattened, which the rounding probe perturbs in place
-    and restores from them).
+    ``theta`` is ``parameters`` flattened, which every point moves in place and
+    restores from them).
 
     The forward's cache is not watched for kinks here (that costs a copy of the cache
     per evaluation, and caches often hold the parameters): kinks show in the cost's
@@ -355,20 +372,36 @@ def directional_backprop(forward: Callable[..., Any], backward: Callable[..., An
     def at(vector: np.ndarray) -> tuple[Any, Any]:
         return _cost_and_cache(forward(X.copy(), Y.copy(), layout.unflatten(vector)))
 
-    restore = _restorer(layout, parameters)
+    restore = restorer(layout, parameters)
     evaluator = PointEvaluator(layout, forward, at, restore, role="forward",
                                cost_name=f"{_FORWARD}[0]")
-    J0, notes, held = _first_call(forward, backward, X, Y, layout, theta, restore, evaluator)
-    keys = held[0].keys
+    keys = tuple(map(gradient_key, layout.names))
+    try:
+        J0, notes, held = _first_call(forward, backward, X, Y, layout, theta, restore,
+                                      evaluator)
+        keys = held[0].keys
 
-    def rounding(directions: list[Direction]) -> ProbedBackward:
-        return probe_backward(forward, backward, X, Y, layout, theta, options.seed, keys,
-                              directions, restore)
+        def rounding(directions: list[Direction]) -> ProbedBackward:
+            return probe_backward(forward, backward, X, Y, layout, theta, options.seed,
+                                  keys, directions, restore)
 
-    # (held.pop(): run_directional gets the only reference to the gradient, so that it
-    # can let go of it while it probes the backward pass)
-    return run_directional(evaluator, theta, held.pop(), options, J0=J0,
-                           analytic_rounding=rounding, notes=notes)
+        return run_directional(evaluator, theta, held, options, J0=J0,
+                               analytic_rounding=rounding, notes=notes)
+    except ParametersMoved:
+        return _moved(evaluator, options, keys)
+
+
+def _moved(evaluator: PointEvaluator, options: CheckOptions,
+           keys: tuple[str, ...]) -> GradCheckResult:
+    """INCONCLUSIVE: the user's code wrote into the caller's parameter arrays, which the
+    check restores its points from (see :func:`gcverify.directions.restorer`)."""
+    unknown = AnalyticGradient(np.full(evaluator.layout.size, np.nan), keys)
+    result = not_judged(evaluator, unknown, options, (
+        "the parameters changed under the check: the code under test wrote into the "
+        "parameter arrays passed to it, from which directional mode restores its points; "
+        "pass a copy of them (or keep forward from writing into them), or use "
+        "mode='coordinates'"))
+    return replace(result, mode="directional", numerical=np.empty(0), error=np.empty(0))
 
 
 def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np.ndarray,
@@ -378,8 +411,8 @@ def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np
     """The cost and the validated gradient at ``theta`` (in a list of one), and notes.
 
     Memory: forward and backward see views of theta itself (restored from the caller's
-    parameters after them, as every later point is) and one copy of X at a time, so the
-    check adds about one vector of parameters to what the user's code needs."""
+    parameters after them, as every later point is) and share one copy of X (two when
+    forward writes into it)."""
     X_seen, Y_seen = X.copy(), Y.copy()
     try:
         out = _cost_and_cache(forward(X_seen, Y_seen, layout.unflatten(theta)))
@@ -403,9 +436,3 @@ def _cost_and_cache(out: Any) -> tuple[Any, Any]:
         raise invalid_argument(_FORWARD, out, "is not a (cost, cache) pair",
                                "return (cost, cache) as forward_propagation_n does")
     return out
-
-
-def _restorer(layout: ParamLayout, parameters: Mapping[str, Any]
-              ) -> Callable[[np.ndarray], Any]:
-    """Writes the caller's parameters (never modified) back into a flat vector."""
-    return lambda vector: layout.flatten(parameters, out=vector)

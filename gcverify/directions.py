@@ -14,7 +14,7 @@ backward pass along directions).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,8 +27,10 @@ from gcverify.params import ParamLayout
 
 __all__ = [
     "Direction",
+    "ParametersMoved",
     "PointEvaluator",
     "block_directions",
+    "restorer",
     "stencil_costs",
 ]
 
@@ -38,7 +40,6 @@ _STORED_DIRECTION = 2**18
 # between these many entries (32 KB and 512 KB), so a chunk stays small beside the
 # parameters and a million-entry direction takes 16 chunks.
 _CHUNKS = (2**12, 2**16)
-
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,14 @@ class Direction:
 
     def add_to(self, out: np.ndarray, length: float) -> None:
         """``out += length * v`` (``size`` entries), a chunk at a time: the same values
-        as adding a vector filled by :meth:`fill`, without one of the direction's size."""
+        as adding a vector filled by :meth:`fill`, without one of the direction's size.
+
+        >>> d, theta = Direction(0, 10**5, "gaussian", (3,)), np.ones(10**5)
+        >>> v = np.empty(d.size); d.fill(v, 1.0); v *= 1e-5
+        >>> moved = theta.copy(); d.add_to(moved, 1e-5)
+        >>> bool(np.array_equal(moved, v + theta))
+        True
+        """
         if self.kind == "unit":
             out[0] += length
             return
@@ -195,12 +203,45 @@ def stencil_costs(evaluator: PointEvaluator, theta: np.ndarray, direction: Direc
     return costs
 
 
+class ParametersMoved(Exception):
+    """The caller's parameter arrays changed during the check (the code under test
+    wrote into them): the point the check restores to is no longer the one it began at.
+    """
+
+
+def restorer(layout: ParamLayout, parameters: Mapping[str, Any]
+             ) -> Callable[[np.ndarray], None]:
+    """``restore(vector)``: writes the caller's ``parameters`` back into a flat vector,
+    and raises :class:`ParametersMoved` when they are not what they were when the
+    restorer was made (their sum, compared bit for bit: the same values always give
+    the same sum, and a step of the check away from them changes it).
+
+    >>> p = {"W": np.array([1.0, 2.0])}
+    >>> restore = restorer(ParamLayout.from_parameters(p), p)
+    >>> v = np.zeros(2); restore(v); v.tolist()
+    [1.0, 2.0]
+    >>> p["W"][0] += 1e-7; restore(v)
+    Traceback (most recent call last):
+    gcverify.directions.ParametersMoved: the parameter arrays passed to the check changed during it
+    """
+    start = float(np.sum(layout.flatten(parameters)))
+
+    def restore(vector: np.ndarray) -> None:
+        layout.flatten(parameters, out=vector)
+        if float(np.sum(vector)) != start:
+            raise ParametersMoved("the parameter arrays passed to the check changed "
+                                  "during it")
+    return restore
+
+
 class PointEvaluator(Evaluator):
-    """The user's cost at a flat vector: ``at(vector) -> (cost, cache)`` may keep or
-    modify the blocks it receives, and ``restore(vector)`` writes the parameters under
-    check back into a vector, exactly (from the caller's own arrays). Directional mode
-    calls :meth:`cost_of` on ``theta`` itself and restores it after each call; the
-    :class:`Evaluator` interface (used for the repeat-cost test) copies."""
+    """The user's cost at a flat vector: ``at(vector) -> (cost, cache)`` receives blocks
+    that are views of the check's own vector (it may modify them, and blocks it keeps
+    change after the call), and ``restore(vector)`` writes the parameters under check
+    back into a vector, exactly, from the caller's own arrays (:func:`restorer`).
+    Directional mode calls :meth:`cost_of` on ``theta`` itself and restores it after
+    each call; the :class:`Evaluator` interface (used for the repeat-cost test) copies.
+    """
 
     def __init__(self, layout: ParamLayout, function: Any,
                  at: Callable[[np.ndarray], tuple[Any, Any]],
@@ -214,7 +255,17 @@ class PointEvaluator(Evaluator):
         return self.at(vector.copy())
 
     def base(self, theta: np.ndarray) -> float:
-        """The cost at ``theta``, the parameters under check (on them, then restored)."""
+        """The cost at ``theta``, the parameters under check (on them, then restored).
+
+        >>> p = {"w": np.array([3.0])}
+        >>> layout = ParamLayout.from_parameters(p)
+        >>> def at(vector):
+        ...     vector *= 2                         # the user's code may write into it
+        ...     return float(vector[0]), None
+        >>> theta = layout.flatten(p)
+        >>> PointEvaluator(layout, at, at, restorer(layout, p)).base(theta), theta.tolist()
+        (6.0, [3.0])
+        """
         try:
             return self.cost_of(theta)
         finally:

@@ -1,7 +1,8 @@
 """Argument validation for the checker: every message is ``name=value problem; fix``.
 
-Valid arguments come back as new arrays the checker owns, so nothing the checker
-(or the user's code it calls) does can reach the caller's arrays.
+Valid parameters come back as a new flat vector the checker owns; valid data (X, Y)
+come back as the caller's own arrays when they are arrays, which the checker never
+writes into and never hands to the user's code (that gets copies).
 """
 
 from __future__ import annotations

@@ -447,3 +447,19 @@ def test_a_step_that_theta_rounds_away_is_too_small_not_a_stationary_point():
     assert result.verdict is Verdict.INCONCLUSIVE
     assert result.reasons[0].startswith("the step is too small: theta + step rounds to theta")
     assert dict(result.excluded) == {"step too small": 47}
+
+
+def test_a_batched_twin_of_the_users_gets_copies_of_the_data():
+    # batched_cost is the user's code too (any class may offer it): it never gets the
+    # caller's own X and Y, which the check does not copy for itself.
+    class WritesIntoItsData(MLP):
+        def batched_cost(self, forward, X, Y):
+            X[...] = 0
+            Y[...] = 0
+
+    net = WritesIntoItsData((4, 3, 1))
+    X, Y = net.make_batch(5, seed=0)
+    X_before, Y_before = X.copy(), Y.copy()
+    result = check_backprop(net.forward, net.backward, X, Y, net.init_parameters(seed=1))
+    assert result.verdict is Verdict.PASS
+    assert np.array_equal(X, X_before) and np.array_equal(Y, Y_before)

@@ -10,10 +10,11 @@ import pytest
 
 from gcverify import check_backprop
 from gcverify.direction_probe import ProbedBackward, backward_changed, probe_backward
-from gcverify.directions import block_directions
+from gcverify.directions import Direction, block_directions
 from gcverify.options import CheckOptions
 from gcverify.params import ParamLayout
 from gcverify.result import Verdict
+from gcverify.validate import AnalyticGradient
 from tests.test_directional import CASE, backward, forward, make_case, with_bug
 
 
@@ -63,7 +64,9 @@ def test_the_centre_gradient_is_the_first_one_validated_again():
     first = layout.flatten_gradients(backward(X, Y, forward(X, Y, parameters)[1]))
     assert np.array_equal(probed.centre.vector, first)
     assert probed.centre.keys == tuple("d" + name for name in layout.names)
-    assert backward_changed(probed, probed.centre_projections) is None
+    directions = [d for block in block_directions(layout, CheckOptions()) for d in block]
+    projected = np.array([d.project(first) for d in directions])
+    assert backward_changed(probed, directions, projected) is None
 
 
 def test_a_user_error_at_the_centre_leaves_no_gradient():
@@ -77,26 +80,85 @@ def test_a_user_error_at_the_centre_leaves_no_gradient():
         return backward(X, Y, cache)
 
     probed, _, _ = probe(forward, fails_last, X, Y, parameters)
-    assert probed == ProbedBackward(None, None, None)
-    assert backward_changed(probed, np.zeros(3)).startswith(
+    assert probed == ProbedBackward(None, None)
+    assert backward_changed(probed, [], np.zeros(0)).startswith(
         "the backward pass is not deterministic: it failed at the parameters")
 
 
 def test_projections_that_agree_to_the_rounding_are_the_same_gradient():
-    first = np.array([1.0, -2.0, np.nan, 0.0])
+    first = np.array([1.0, -2.0, np.nan, 0.0, np.inf])
+    units = [Direction(i, i + 1, "unit") for i in range(first.size)]
 
-    def moved(*by):
-        return first + np.array(by)
+    def changed(*again, sigma=None):
+        centre = AnalyticGradient(np.array(again), ("dW",))
+        return backward_changed(ProbedBackward(sigma, centre), units, first)
 
-    assert backward_changed(ProbedBackward(np.full(4, 1e-9), None, moved(1e-9, 0, 0, 0)),
-                            first) is None
-    assert backward_changed(ProbedBackward(None, None, moved(1e-15, 0, 0, 0)),
-                            first) is None          # a few units in the last place
-    message = backward_changed(ProbedBackward(np.full(4, 1e-9), None, moved(0, 1e-6, 0, 0)),
-                               first)
-    assert "were -2 and -1.999999" in message
-    assert backward_changed(ProbedBackward(None, None, moved(0, 0, 0, 1e-300)),
-                            first) is not None
+    rounding = np.full(5, 1e-9)
+    assert changed(1 + 1e-9, -2, np.nan, 0, np.inf, sigma=rounding) is None
+    assert changed(1 + 1e-15, -2, np.nan, 0, np.inf) is None    # a few units in the last place
+    assert "were -2 and -1.999999" in changed(1, -1.999999, np.nan, 0, np.inf, sigma=rounding)
+    assert changed(1, -2, np.nan, 1e-300, np.inf) is not None
+    assert "were inf and -inf" in changed(1, -2, np.nan, 0, -np.inf)    # no tolerance at inf
+    assert changed(1, -2, 0.0, 0, np.inf) is not None
+
+
+def test_a_deterministic_backward_is_never_called_non_deterministic():
+    # The first projections and the centre's are computed the same way (bit for bit),
+    # also where the probe keeps its directions drawn (here: dW's 8 x 300 entries, under
+    # a quarter of the parameters), and also when the backward pass rounds nothing.
+    def forward_pass(X, Y, parameters):
+        cost = float(np.sum(parameters["W"] * X[:, :1].T)) + 0.5 * float(
+            np.sum(parameters["V"] ** 2))
+        return cost, parameters
+
+    def doubled_dw(X, Y, parameters):
+        return {"dW": 2 * X[:, :1].T.copy(), "dV": parameters["V"].copy()}
+
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        X, Y = rng.standard_normal((300, 2)), np.zeros((1, 2))
+        parameters = {"W": rng.standard_normal((1, 300)),
+                      "V": rng.standard_normal((100, 100))}
+        result = check_backprop(forward_pass, doubled_dw, X, Y, parameters,
+                                mode="directional", seed=seed)
+        assert result.verdict is Verdict.FAIL, (seed, str(result))
+        assert result.blocks["dW"].verdict is Verdict.FAIL
+
+
+def test_a_missing_block_and_a_wrong_one_both_fail_in_directional_mode():
+    X, Y, parameters = CASE
+
+    def backward_pass(X, Y, cache):
+        gradients = backward(X, Y, cache)
+        gradients.pop("db2")
+        gradients["dW1"] = gradients["dW1"] * 2
+        return gradients
+
+    result = check_backprop(forward, backward_pass, X, Y, parameters, mode="directional")
+    assert result.verdict is Verdict.FAIL, str(result)
+    assert result.reasons[0].startswith("2 of "), str(result)
+    assert {b.gradient_key for b in result.mismatched} == {"dW1", "db2"}
+
+
+def test_a_forward_that_writes_into_the_callers_parameters_is_inconclusive():
+    # Directional mode restores its points from the caller's arrays: code that writes
+    # the parameters it gets into them (a model syncing its own arrays) moves the point
+    # under the check, which says so instead of judging anything.
+    X, Y, parameters = CASE
+    model = {name: array.copy() for name, array in parameters.items()}
+
+    def syncing_forward(X, Y, p):
+        for name in p:
+            model[name][...] = p[name]
+        return forward(X, Y, p)
+
+    result = check_backprop(syncing_forward, backward, X, Y, model, mode="directional")
+    assert result.verdict is Verdict.INCONCLUSIVE, str(result)
+    assert result.reasons[0].startswith("the parameters changed under the check: the code "
+                                        "under test wrote into the parameter arrays")
+    assert check_backprop(syncing_forward, backward, X, Y,
+                          {name: array.copy() for name, array in parameters.items()},
+                          mode="coordinates").verdict is Verdict.PASS
 
 
 def first_call_then(change):
