@@ -197,11 +197,11 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray,
                    if judgement.findings[layout.locate(d.start)[0]].verdict is Verdict.FAIL
                    and layout.locate(d.start)[0] not in gradient.missing]
         if failing:
+            along = [directions[i] for i in failing]
             # (memory: the probe's gradients take the place of this one)
             gradient = replace(gradient, vector=np.empty(0))
-            backward = analytic_rounding([directions[i] for i in failing])
-            changed = backward_changed(backward, [directions[i] for i in failing],
-                                       analytic[failing])
+            backward = analytic_rounding(along)
+            changed = backward_changed(backward, along, analytic[failing])
             if changed is not None:
                 unknown = replace(gradient, vector=np.full(layout.size, np.nan))
                 result = not_judged(evaluator, backward.centre or unknown, options, changed)
