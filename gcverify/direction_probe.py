@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from gcverify.directions import Direction
+from gcverify.directions import Direction, restoring
 from gcverify.numdiff import EPS, NOISE_IN_FOURTH, fourth_differences
 from gcverify.params import ParamLayout
 from gcverify.validate import AnalyticGradient, validate_gradients
@@ -121,7 +121,7 @@ def backward_changed(probed: ProbedBackward, directions: Sequence[Direction],
     computed the same way by :meth:`Direction.project`, so a deterministic backward
     gives the same bits), to within the rounding the probe measured.
 
-    >>> from gcverify.directions import Direction
+    >>> from gcverify.directions import Direction, restoring
     >>> from gcverify.validate import AnalyticGradient
     >>> d = [Direction(0, 2, "gaussian", (1,))]
     >>> g = AnalyticGradient(np.array([0.5, -1.0]), ("dW",))
@@ -173,19 +173,18 @@ def _at_point(theta: np.ndarray, seed: tuple[int, ...], length: float,
     (0: theta itself), read before ``theta`` is restored (a gradient may be a view of
     the parameters); None when the user's code fails there."""
     try:
-        if length:
-            _move_to_probe_point(theta, seed, length)
-        x, y = X.copy(), Y.copy()
-        _, cache = forward(x, y, layout.unflatten(theta))
-        if not (np.array_equal(x, X) and np.array_equal(y, Y)):
-            x, y = X.copy(), Y.copy()   # (the forward wrote into them)
-        returned = backward(x, y, cache)   # (the cache often holds x: one copy, not two)
-        del cache
-        return read(returned)
-    except _USER_ERRORS:               # (InvalidArgument is a ValueError)
+        with restoring(restore, theta):      # (also when the user's code raises)
+            if length:
+                _move_to_probe_point(theta, seed, length)
+            x, y = X.copy(), Y.copy()
+            _, cache = forward(x, y, layout.unflatten(theta))
+            if not (np.array_equal(x, X) and np.array_equal(y, Y)):
+                x, y = X.copy(), Y.copy()   # (the forward wrote into them)
+            returned = backward(x, y, cache)   # (the cache often holds x: one copy)
+            del cache
+            return read(returned)
+    except _USER_ERRORS:                     # (InvalidArgument is a ValueError)
         return None
-    finally:
-        restore(theta)                  # (also when the user's code raised)
 
 
 def _projections(gradients: Any, keys: Sequence[str], layout: ParamLayout,

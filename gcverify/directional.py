@@ -54,6 +54,7 @@ from gcverify.directions import (
     PointEvaluator,
     block_directions,
     restorer,
+    restoring,
     stencil_costs,
 )
 from gcverify.errors import invalid_argument
@@ -148,8 +149,9 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray,
                     analytic_rounding: Callable[[list[Direction]], ProbedBackward]
                     | None = None, notes: Sequence[str] = ()) -> GradCheckResult:
     """The directional check (see the module's docstring) of the gradient ``held`` (a
-    list of one, which the check empties: it then holds the gradient's only reference,
-    whatever the Python version) at ``theta``.
+    list of one, which the check empties: when the caller keeps no other reference, as
+    :func:`directional_backprop` does not, the check holds the only one, on every
+    Python version) at ``theta``.
 
     ``analytic_rounding(directions)``: the backward pass probed along those directions
     (:func:`gcverify.direction_probe.probe_backward`) before a FAIL is believed. The
@@ -352,7 +354,8 @@ def directional_gradients(cost: Callable[[dict[str, np.ndarray]], Any],
     try:
         return run_directional(evaluator, theta, [gradients], options)
     except ParametersMoved:
-        return _moved(evaluator, options, gradients.keys)
+        pass                # (answered outside the handler: its traceback holds frames)
+    return _moved(evaluator, options, gradients)
 
 
 def directional_backprop(forward: Callable[..., Any], backward: Callable[..., Any],
@@ -375,33 +378,38 @@ def directional_backprop(forward: Callable[..., Any], backward: Callable[..., An
     restore = restorer(layout, parameters)
     evaluator = PointEvaluator(layout, forward, at, restore, role="forward",
                                cost_name=f"{_FORWARD}[0]")
-    keys = tuple(map(gradient_key, layout.names))
+    # What is known of the gradient without its values (its keys, missing blocks).
+    known = AnalyticGradient(np.empty(0), tuple(map(gradient_key, layout.names)))
+    notes: list[str] = []
     try:
         J0, notes, held = _first_call(forward, backward, X, Y, layout, theta, restore,
                                       evaluator)
-        keys = held[0].keys
+        known = replace(held[0], vector=np.empty(0))
 
         def rounding(directions: list[Direction]) -> ProbedBackward:
             return probe_backward(forward, backward, X, Y, layout, theta, options.seed,
-                                  keys, directions, restore)
+                                  known.keys, directions, restore)
 
         return run_directional(evaluator, theta, held, options, J0=J0,
                                analytic_rounding=rounding, notes=notes)
     except ParametersMoved:
-        return _moved(evaluator, options, keys)
+        pass                # (answered outside the handler: its traceback holds frames)
+    return _moved(evaluator, options, known, notes)
 
 
-def _moved(evaluator: PointEvaluator, options: CheckOptions,
-           keys: tuple[str, ...]) -> GradCheckResult:
-    """INCONCLUSIVE: the user's code wrote into the caller's parameter arrays, which the
-    check restores its points from (see :func:`gcverify.directions.restorer`)."""
-    unknown = AnalyticGradient(np.full(evaluator.layout.size, np.nan), keys)
+def _moved(evaluator: PointEvaluator, options: CheckOptions, known: AnalyticGradient,
+           notes: Sequence[str] = ()) -> GradCheckResult:
+    """INCONCLUSIVE (a missing block still FAILs): the user's code wrote into the
+    caller's parameter arrays, from which the check restores its points (see
+    :func:`gcverify.directions.restorer`)."""
+    unknown = replace(known, vector=np.full(evaluator.layout.size, np.nan))
     result = not_judged(evaluator, unknown, options, (
         "the parameters changed under the check: the code under test wrote into the "
-        "parameter arrays passed to it, from which directional mode restores its points; "
-        "pass a copy of them (or keep forward from writing into them), or use "
-        "mode='coordinates'"))
-    return replace(result, mode="directional", numerical=np.empty(0), error=np.empty(0))
+        "parameter arrays passed to it (they now hold what it wrote), and directional "
+        f"mode restores its points from them; pass {evaluator.role} a copy of them, keep "
+        "your code from writing into them, or use mode='coordinates'"))
+    return replace(result, mode="directional", numerical=np.empty(0), error=np.empty(0),
+                   reasons=(*result.reasons, *notes))
 
 
 def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np.ndarray,
@@ -414,7 +422,7 @@ def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np
     parameters after them, as every later point is) and share one copy of X (two when
     forward writes into it)."""
     X_seen, Y_seen = X.copy(), Y.copy()
-    try:
+    with restoring(restore, theta):
         out = _cost_and_cache(forward(X_seen, Y_seen, layout.unflatten(theta)))
         J0 = as_cost_value(out[0], evaluator.cost_name)
         notes = []
@@ -427,8 +435,6 @@ def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np
         del out, X_seen, Y_seen
         # (validated, i.e. copied, before the restore: a gradient may be a view of theta)
         return J0, notes, [validate_gradients(returned, layout, "backward(X, Y, cache)")]
-    finally:
-        restore(theta)
 
 
 def _cost_and_cache(out: Any) -> tuple[Any, Any]:

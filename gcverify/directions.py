@@ -14,7 +14,8 @@ backward pass along directions).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "PointEvaluator",
     "block_directions",
     "restorer",
+    "restoring",
     "stencil_costs",
 ]
 
@@ -82,7 +84,8 @@ class Direction:
 
     def add_to(self, out: np.ndarray, length: float) -> None:
         """``out += length * v`` (``size`` entries), a chunk at a time: the same values
-        as adding a vector filled by :meth:`fill`, without one of the direction's size.
+        as adding ``length`` times a vector filled by ``fill(v, 1.0)``, without a vector
+        of the direction's size.
 
         >>> d, theta = Direction(0, 10**5, "gaussian", (3,)), np.ones(10**5)
         >>> v = np.empty(d.size); d.fill(v, 1.0); v *= 1e-5
@@ -192,14 +195,12 @@ def stencil_costs(evaluator: PointEvaluator, theta: np.ndarray, direction: Direc
         direction.fill(stored, 1.0)
     span = theta[direction.start:direction.stop]
     for s, t in enumerate(offsets):
-        try:
+        with restoring(evaluator.restore, theta):
             if stored is not None:
                 span += stored * (t * h)
             else:
                 direction.add_to(span, t * h)
             costs[s] = evaluator.cost_of(theta)
-        finally:
-            evaluator.restore(theta)
     return costs
 
 
@@ -212,9 +213,11 @@ class ParametersMoved(Exception):
 def restorer(layout: ParamLayout, parameters: Mapping[str, Any]
              ) -> Callable[[np.ndarray], None]:
     """``restore(vector)``: writes the caller's ``parameters`` back into a flat vector,
-    and raises :class:`ParametersMoved` when they are not what they were when the
-    restorer was made (their sum, compared bit for bit: the same values always give
-    the same sum, and a step of the check away from them changes it).
+    and raises :class:`ParametersMoved` when their sum is not, bit for bit, what it was
+    when the restorer was made (the same values always give the same sum). Code that
+    writes the check's points into them is caught at the first point that changes the
+    sum: almost surely the first point along a Gaussian direction (a point along
+    balanced ±1 signs may leave it unchanged).
 
     >>> p = {"W": np.array([1.0, 2.0])}
     >>> restore = restorer(ParamLayout.from_parameters(p), p)
@@ -228,10 +231,33 @@ def restorer(layout: ParamLayout, parameters: Mapping[str, Any]
 
     def restore(vector: np.ndarray) -> None:
         layout.flatten(parameters, out=vector)
-        if float(np.sum(vector)) != start:
+        now = float(np.sum(vector))
+        if now != start and not (math.isnan(now) and math.isnan(start)):
             raise ParametersMoved("the parameter arrays passed to the check changed "
                                   "during it")
     return restore
+
+
+@contextmanager
+def restoring(restore: Callable[[np.ndarray], Any], theta: np.ndarray) -> Iterator[None]:
+    """Restores ``theta`` after the block. The caller's arrays are checked
+    (:class:`ParametersMoved`) only when the block ended normally: an exception on its
+    way out (the user's error, Ctrl-C) goes on as it was, after a plain restore.
+
+    >>> p = {"w": np.array([1.0])}
+    >>> theta = np.array([1.0])
+    >>> with restoring(restorer(ParamLayout.from_parameters(p), p), theta):
+    ...     theta += 1
+    >>> theta.tolist()
+    [1.0]
+    """
+    try:
+        yield
+    except BaseException:
+        with suppress(ParametersMoved):
+            restore(theta)
+        raise
+    restore(theta)
 
 
 class PointEvaluator(Evaluator):
@@ -266,10 +292,8 @@ class PointEvaluator(Evaluator):
         >>> PointEvaluator(layout, at, at, restorer(layout, p)).base(theta), theta.tolist()
         (6.0, [3.0])
         """
-        try:
+        with restoring(self.restore, theta):
             return self.cost_of(theta)
-        finally:
-            self.restore(theta)
 
     def cost_of(self, vector: np.ndarray) -> float:
         return as_cost_value(self.at(vector)[0], self.cost_name)

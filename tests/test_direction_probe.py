@@ -218,3 +218,95 @@ def test_a_failing_check_adds_about_one_vector_of_parameters_to_the_users_own_me
             forward, b, X, Y, parameters, mode="directional"))
         assert result.verdict is verdict
         assert multiple - own < 1.6, (multiple, own)
+
+
+def test_a_cost_that_writes_into_the_callers_parameters_is_inconclusive_and_missing_fails():
+    from gcverify import check_gradients
+
+    X, Y, parameters = CASE
+    owned = {name: array.copy() for name, array in parameters.items()}
+    gradients = backward(X, Y, forward(X, Y, parameters)[1])
+    gradients.pop("db2")
+
+    def syncing_cost(p):
+        for name in p:
+            owned[name][...] = p[name]
+        return forward(X, Y, p)[0]
+
+    result = check_gradients(syncing_cost, gradients, owned, mode="directional")
+    assert result.verdict is Verdict.FAIL, str(result)           # db2 is missing: no numbers
+    assert [b.gradient_key for b in result.mismatched] == ["db2"]
+    assert any(reason.startswith("the parameters changed under the check") and
+               "pass cost a copy of them" in reason for reason in result.reasons)
+    assert result.blocks["W1"].verdict is Verdict.INCONCLUSIVE
+
+
+def test_ctrl_c_in_the_users_code_is_never_turned_into_a_result():
+    # An exception on its way out of the user's code goes on as it was, even when the
+    # caller's arrays moved under the check meanwhile (checked only on the normal path).
+    X, Y, parameters = CASE
+    owned = {name: array.copy() for name, array in parameters.items()}
+
+    def syncing_then_interrupted(X, Y, p):
+        moved = any(not np.array_equal(p[name], parameters[name]) for name in p)
+        for name in p:
+            owned[name][...] = p[name]
+        if moved:                            # at the first point off the parameters
+            raise KeyboardInterrupt
+        return forward(X, Y, p)
+
+    with pytest.raises(KeyboardInterrupt):
+        check_backprop(syncing_then_interrupted, backward, X, Y, owned, mode="directional")
+
+
+def test_the_check_holds_no_gradient_of_its_own_while_it_probes_the_backward_pass(
+        monkeypatch):
+    # (Python 3.10 keeps a caller's arguments alive during a call: the check takes the
+    # gradient out of the list it is handed, so it holds the only reference.)
+    import weakref
+
+    import gcverify.directional as directional
+
+    X, Y, parameters = CASE
+    first, alive = [], []
+    original_first_call, original_probe = directional._first_call, directional.probe_backward
+
+    def first_call(*args):
+        J0, notes, held = original_first_call(*args)
+        first.append(weakref.ref(held[0].vector))
+        return J0, notes, held
+
+    def probe(*args, **kwargs):
+        alive.append(first[0]() is not None)
+        return original_probe(*args, **kwargs)
+
+    monkeypatch.setattr(directional, "_first_call", first_call)
+    monkeypatch.setattr(directional, "probe_backward", probe)
+    result = check_backprop(forward, with_bug(lambda g: g.__setitem__("dW2", 2 * g["dW2"])),
+                            X, Y, parameters, mode="directional")
+    assert result.verdict is Verdict.FAIL and alive == [False]
+
+
+def test_the_centres_projections_are_the_first_ones_bit_for_bit_on_the_stored_path():
+    # The probe keeps small directions drawn (here 8 x 300 entries, under a quarter of the
+    # parameters) and projects with them; the comparison with the first gradient goes
+    # through Direction.project, as the first projections did: identical bits.
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((1, 300))
+    parameters = {"W": rng.standard_normal((1, 300)), "V": rng.standard_normal((100, 100))}
+
+    def forward_pass(X, Y, p):
+        return float(np.sum(p["W"] * A)) + 0.5 * float(np.sum(p["V"] ** 2)), p
+
+    def backward_pass(X, Y, p):
+        return {"dW": A.copy(), "dV": p["V"].copy()}
+
+    X, Y = np.zeros((1, 1)), np.zeros((1, 1))
+    layout = ParamLayout.from_parameters(parameters)
+    theta = layout.flatten(parameters)
+    along = block_directions(layout, CheckOptions())[0]
+    probed = probe_backward(forward_pass, backward_pass, X, Y, layout, theta, 0,
+                            ["dW", "dV"], along,
+                            lambda vector: layout.flatten(parameters, out=vector))
+    first = layout.flatten_gradients(backward_pass(X, Y, parameters))
+    assert backward_changed(probed, along, np.array([d.project(first) for d in along])) is None
