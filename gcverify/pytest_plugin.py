@@ -12,8 +12,8 @@ when the test calls it), so a test may take it and be decorated with Hypothesis'
 about. Its options are generated from :class:`~gcverify.options.CheckOptions` (``pytest
 --help`` lists them: ``--gcverify-threshold``, ``--gcverify-method``,
 ``--gcverify-epsilon``, ``--gcverify-seed``, ``--gcverify-sample``,
-``--gcverify-noise-limit``, ``--gcverify-mode``, ``--gcverify-directions``) plus
-``--gcverify-allow-inconclusive``. A test overrides any
+``--gcverify-noise-limit``, ``--gcverify-mode``, ``--gcverify-directions``,
+``--gcverify-jobs``) plus ``--gcverify-allow-inconclusive``. A test overrides any
 of them with ``@pytest.mark.gradcheck(threshold=1e-6, noise_limit=1e-3)``.
 
 The module imports nothing heavy at load: gcverify's checker (and numpy) are imported

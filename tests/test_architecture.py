@@ -70,3 +70,16 @@ def test_no_private_name_is_imported_from_another_module(path):
             private = [a.name for a in node.names
                        if a.name.startswith("_") and a.name != "__version__"]
             assert not private, f"{module_name(path)} imports {private} from {node.module}"
+
+
+def test_a_campaign_and_the_sampling_of_cases_do_not_import_hypothesis():
+    # Hypothesis is for the strategies and their tests; a mutation campaign draws its
+    # examples with gcverify.sampling, which needs numpy only.
+    import subprocess
+    import sys
+
+    code = ("import sys, gcverify.sampling, gcverify.mutation.campaign; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'hypothesis'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -104,3 +104,23 @@ def test_same_seed_same_report_json_whatever_the_jobs():
 # The whole default target, run twice with the same seed, gives the same report.json:
 # tests/mutation/test_command.py::test_the_default_target_is_the_librarys_default_campaign
 # compares the CLI's full run with the library's (one full campaign fewer here).
+
+
+def test_non_finite_numbers_are_written_as_null():
+    # JSON has no NaN: a non-finite difference or example value is written as null.
+    import dataclasses
+    import math
+
+    campaign = default_campaign()
+    k, killed = next((k, r) for k, r in enumerate(campaign.results) if r.killing_example)
+    example = killed.killing_example
+    X = example.X.copy()
+    X.flat[0] = math.nan
+    changed = dataclasses.replace(killed, killing_example=dataclasses.replace(
+        example, X=X, difference=math.inf))
+    results = [*campaign.results[:k], changed, *campaign.results[k + 1:]]
+    text = render_json(dataclasses.replace(campaign, results=results))
+    document = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} written"))
+    mutant = document["mutants"][k]
+    assert mutant["difference"] is None and mutant["killing_example"]["difference"] is None
+    assert mutant["killing_example"]["X"][0][0] is None
