@@ -88,7 +88,7 @@ def probe_backward(forward: Callable[..., Any], backward: Callable[..., Any],
     # parameters' memory.
     stored: list[np.ndarray | None] = [None] * len(directions)
     if sum(d.size for d in directions) <= theta.size // 4:
-        stored = [_drawn(d) for d in directions]
+        stored = [d.drawn() for d in directions]
 
     def projections(returned: Any) -> np.ndarray:
         return np.array(_projections(returned, keys, layout, directions, blocks, stored))
@@ -121,7 +121,7 @@ def backward_changed(probed: ProbedBackward, directions: Sequence[Direction],
     computed the same way by :meth:`Direction.project`, so a deterministic backward
     gives the same bits), to within the rounding the probe measured.
 
-    >>> from gcverify.directions import Direction, restoring
+    >>> from gcverify.directions import Direction
     >>> from gcverify.validate import AnalyticGradient
     >>> d = [Direction(0, 2, "gaussian", (1,))]
     >>> g = AnalyticGradient(np.array([0.5, -1.0]), ("dW",))
@@ -197,12 +197,6 @@ def _projections(gradients: Any, keys: Sequence[str], layout: ParamLayout,
         row.append(d.project(block, layout.offsets[k]) if v is None else
                    float(block[d.start - layout.offsets[k]:d.stop - layout.offsets[k]] @ v))
     return row
-
-
-def _drawn(direction: Direction) -> np.ndarray:
-    values = np.empty(direction.size)
-    direction.fill(values, 1.0)
-    return values
 
 
 def _move_to_probe_point(theta: np.ndarray, seed: tuple[int, ...], length: float) -> None:

@@ -164,8 +164,7 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray,
         J0 = evaluator.base(theta)
     unstable = nondeterminism(evaluator, theta, J0)
     if unstable is not None:
-        result = not_judged(evaluator, gradient, options, unstable)
-        return replace(result, mode="directional", numerical=np.empty(0), error=np.empty(0))
+        return _not_judged(evaluator, gradient, options, unstable)
     per_block = block_directions(layout, options)
     directions = [d for block in per_block for d in block]
     pseudo = ParamLayout(layout.names, tuple((len(block),) for block in per_block))
@@ -206,9 +205,8 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray,
             changed = backward_changed(backward, along, analytic[failing])
             if changed is not None:
                 unknown = replace(gradient, vector=np.full(layout.size, np.nan))
-                result = not_judged(evaluator, backward.centre or unknown, options, changed)
-                return replace(result, mode="directional", numerical=np.empty(0),
-                               error=np.empty(0), reasons=(*result.reasons, *notes))
+                return _not_judged(evaluator, backward.centre or unknown, options, changed,
+                                   notes)
             assert backward.centre is not None          # (or it changed)
             gradient = backward.centre
             if backward.sigma is not None:
@@ -403,11 +401,18 @@ def _moved(evaluator: PointEvaluator, options: CheckOptions, known: AnalyticGrad
     caller's parameter arrays, from which the check restores its points (see
     :func:`gcverify.directions.restorer`)."""
     unknown = replace(known, vector=np.full(evaluator.layout.size, np.nan))
-    result = not_judged(evaluator, unknown, options, (
+    return _not_judged(evaluator, unknown, options, (
         "the parameters changed under the check: the code under test wrote into the "
         "parameter arrays passed to it (they now hold what it wrote), and directional "
         f"mode restores its points from them; pass {evaluator.role} a copy of them, keep "
-        "your code from writing into them, or use mode='coordinates'"))
+        "your code from writing into them, or use mode='coordinates'"), notes)
+
+
+def _not_judged(evaluator: PointEvaluator, gradient: AnalyticGradient,
+                options: CheckOptions, why: str, notes: Sequence[str] = ()
+                ) -> GradCheckResult:
+    """:func:`gcverify.pipeline.not_judged`, as a directional result (with ``notes``)."""
+    result = not_judged(evaluator, gradient, options, why)
     return replace(result, mode="directional", numerical=np.empty(0), error=np.empty(0),
                    reasons=(*result.reasons, *notes))
 

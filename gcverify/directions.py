@@ -82,6 +82,12 @@ class Direction:
         if self.transposed is not None:
             _transpose_in_place(out.reshape(self.transposed))
 
+    def drawn(self) -> np.ndarray:
+        """The direction's entries as a new vector (``fill(v, 1.0)``)."""
+        values = np.empty(self.size)
+        self.fill(values, 1.0)
+        return values
+
     def add_to(self, out: np.ndarray, length: float) -> None:
         """``out += length * v`` (``size`` entries), a chunk at a time: the same values
         as adding ``length`` times a vector filled by ``fill(v, 1.0)``, without a vector
@@ -97,8 +103,7 @@ class Direction:
             out[0] += length
             return
         if self.transposed is not None:
-            values = np.empty(self.size)
-            self.fill(values, 1.0)
+            values = self.drawn()
             values *= length
             out += values
             return
@@ -120,10 +125,8 @@ class Direction:
         if self.kind == "unit":
             return float(vector[start])
         if self.transposed is not None:
-            values = np.empty(self.size)
-            self.fill(values, 1.0)
             with np.errstate(invalid="ignore", over="ignore"):
-                return float(vector[start:stop] @ values)
+                return float(vector[start:stop] @ self.drawn())
         # A generator's stream does not depend on how it is split into calls: the
         # direction is drawn a chunk at a time (the same entries, a chunk of memory).
         rng = np.random.default_rng(list(self.seed))
@@ -191,8 +194,7 @@ def stencil_costs(evaluator: PointEvaluator, theta: np.ndarray, direction: Direc
     stored = None
     if direction.kind != "unit" and direction.size <= min(_STORED_DIRECTION,
                                                           theta.size // 8):
-        stored = np.empty(direction.size)
-        direction.fill(stored, 1.0)
+        stored = direction.drawn()
     span = theta[direction.start:direction.stop]
     for s, t in enumerate(offsets):
         with restoring(evaluator.restore, theta):
