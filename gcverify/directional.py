@@ -73,6 +73,7 @@ from gcverify.verdict import (
     Judgement,
     excluded_totals,
     judge,
+    localised_verdict,
     overall_verdict,
 )
 
@@ -216,14 +217,8 @@ def run_directional(evaluator: PointEvaluator, theta: np.ndarray,
     verdict, why = overall_verdict(evidence, judgement)
     findings = localised_findings(evaluator, theta, J0, gradient.vector, evidence, judgement,
                                   per_block, options, noise)
-    failed = [f for f in findings.values() if f.verdict is Verdict.FAIL]
-    if failed:
-        # Localisation may have told more (a transposed block): the headline says it.
-        headline = (f"{len(failed)} of {len(findings)} blocks mismatch: "
-                    + "; ".join(f.diagnosis for f in failed))
-        blocks_failed = any(b.verdict is Verdict.FAIL for b in judgement.findings.values())
-        why = [headline, *why[1:]] if blocks_failed else [headline, *why]
-        verdict = Verdict.FAIL
+    # Localisation may have told more (a transposed block): the headline says it.
+    verdict, why = localised_verdict(judgement, findings, verdict, why)
     reasons = [in_directions(reason) for reason in why] + reasons
     reasons.append(_guarantee(findings, per_block, options, len(directions)))
     if gradient.stray:

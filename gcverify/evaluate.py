@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from gcverify.errors import invalid_argument
-from gcverify.numdiff import EPS, STENCIL, fourth_differences
+from gcverify.numdiff import EPS, STENCIL, central_difference, fourth_differences
 from gcverify.parallel import map_rows, workers_for
 from gcverify.params import ParamLayout
 
@@ -410,7 +410,7 @@ def cache_term_scale(cache_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
         if any(end.shape != (size,) for end in ends):
             return None
         with np.errstate(invalid="ignore", over="ignore"):
-            squares += ((ends[0] - ends[1]) / (2 * _TERM_PROBE)) ** 2
+            squares += central_difference(ends[1], ends[0], _TERM_PROBE) ** 2
     scale = np.sqrt(squares / _TERM_DIRECTIONS)
     return np.where(np.isfinite(scale), scale, 0.0)
 

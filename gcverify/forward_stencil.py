@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gcverify.evaluate import as_cost_value
-from gcverify.numdiff import STENCIL
+from gcverify.numdiff import STENCIL, central_difference
 
 if TYPE_CHECKING:
     from gcverify.evaluate import ForwardEvaluator
@@ -105,7 +105,7 @@ def _rows(evaluator: ForwardEvaluator, theta: np.ndarray, index: np.ndarray, h: 
             assert analytic is not None and tolerance is not None
             for slot in _INNER:
                 costs[k, slot] = at(slot, points[slot], i, watched)
-            central = (costs[k, 2] - costs[k, 1]) / (2 * step)
+            central = central_difference(costs[k, 1], costs[k, 2], step)
             settled[k] = abs(analytic[r] - central) <= tolerance[r]
             surprises[blocks[r]] += not settled[k]
         if not settled[k]:

@@ -29,7 +29,7 @@ from gcverify.directions import Direction, PointEvaluator, stencil_costs
 from gcverify.numdiff import central_derivatives
 from gcverify.options import CheckOptions
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
-from gcverify.verdict import Evidence, Judgement
+from gcverify.verdict import Evidence, Judgement, non_finite_diagnosis
 
 __all__ = ["in_directions", "localised_findings"]
 
@@ -69,9 +69,8 @@ def localised_findings(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
             index = tuple(int(i) for i in np.unravel_index(where, layout.shapes[k]))
             bad = float(values[where])
             finding = replace(finding, verdict=Verdict.FAIL, worst=(
-                Entry(index, bad, math.nan, math.inf),), diagnosis=(
-                f"{block.gradient_key} has {bad} at {index} ({int((~finite).sum())} "
-                "non-finite values): the backprop overflowed or divided by zero"))
+                Entry(index, bad, math.nan, math.inf),), diagnosis=non_finite_diagnosis(
+                block.gradient_key, bad, index, int((~finite).sum())))
         elif block.verdict is Verdict.FAIL and k not in evidence.missing:
             span = slice(evidence.layout.offsets[k], evidence.layout.offsets[k + 1])
             finding = _localised(evaluator, theta, J0, g, finding, per_block[k], evidence,

@@ -43,6 +43,7 @@ from gcverify.verdict import (
     excluded_totals,
     judge,
     overall_verdict,
+    verdict_without_numbers,
 )
 
 __all__ = ["NOISE_PROBES", "REFINEMENT_STEPS", "nondeterminism", "not_judged", "run_check"]
@@ -139,16 +140,7 @@ def not_judged(evaluator: Evaluator, gradient: AnalyticGradient, options: CheckO
                         np.full(layout.size, np.inf),
                         np.full(layout.size, NOT_EXCLUDED), nothing,
                         options.threshold, options.noise_limit, None, gradient.keys, missing)
-    judgement = judge(evidence)
-    # Nothing judged: no block is informative (judge says so) and only a FAIL stands.
-    findings = {name: block if block.verdict is Verdict.FAIL else replace(
-        block, verdict=Verdict.INCONCLUSIVE,
-        diagnosis=f"{block.gradient_key}: not judged ({why.partition(':')[0]})")
-        for name, block in judgement.findings.items()}
-    failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
-    verdict = Verdict.FAIL if failed else Verdict.INCONCLUSIVE
-    reasons = ([f"{len(failed)} of {len(findings)} blocks mismatch: "
-                + "; ".join(b.diagnosis for b in failed)] if failed else []) + [why]
+    verdict, findings, reasons = verdict_without_numbers(judge(evidence), why)
     return _result(evaluator, options, evidence, verdict, math.nan, options.method, findings,
                    reasons)
 

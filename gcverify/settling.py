@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from gcverify.numdiff import EPS, Derivatives, central_derivatives
+from gcverify.numdiff import EPS, Derivatives, central_derivatives, central_difference
 from gcverify.params import ParamLayout
 
 __all__ = ["AUDITED_AT_LEAST", "merge_settled", "settling_tolerances"]
@@ -91,7 +91,8 @@ def merge_settled(J0: float, costs: np.ndarray, h: np.ndarray, kinks: np.ndarray
     known = central_derivatives(J0, costs[full], h[full], ~kinks[full] & audited[full])
     smooth = known.finite & ~kinks[full]
     with np.errstate(invalid="ignore", over="ignore"):
-        truncation = np.abs(known.value - (costs[full, 3] - costs[full, 0]) / (4 * h[full]))
+        truncation = np.abs(known.value - central_difference(costs[full, 0], costs[full, 3],
+                                                              2 * h[full]))
     bar = _pooled_by_block(truncation, smooth, blocks[full], blocks[settled])
     if tolerance is not None:
         bar = np.minimum(bar, tolerance[settled])
@@ -100,7 +101,7 @@ def merge_settled(J0: float, costs: np.ndarray, h: np.ndarray, kinks: np.ndarray
     value[full], error[full] = known.value, known.error
     near = costs[settled]
     with np.errstate(invalid="ignore", over="ignore"):
-        value[settled] = (near[:, 2] - near[:, 1]) / (2 * h[settled])
+        value[settled] = central_difference(near[:, 1], near[:, 2], h[settled])
     error[settled] = bar + 3 * known.noise / h[settled] + EPS * max(1.0, abs(J0))
     rough = np.zeros(len(h), dtype=bool)
     rough[full] = known.rough

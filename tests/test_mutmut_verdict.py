@@ -118,11 +118,12 @@ def test_a_relative_difference_over_a_zero_numerical_value_warns_nothing(g, n):
 def test_judge_judges_the_whole_vector_once(monkeypatch):
     # judge hands its whole-vector judgement to judge_blocks, which would otherwise
     # judge the whole vector again (the same Whole, twice the work).
-    import gcverify.verdict as verdict
+    from gcverify.verdict import blocks, overall
 
     calls = []
-    original = verdict.judge_whole
-    monkeypatch.setattr(verdict, "judge_whole", lambda ev: calls.append(1) or original(ev))
+    original = blocks.judge_whole
+    for module in (blocks, overall):
+        monkeypatch.setattr(module, "judge_whole", lambda ev: calls.append(1) or original(ev))
     judge(evidence({"W": ([1.0, 2.0], [1.0, 2.0], [0.0, 0.0])}))
     assert len(calls) == 1
 
@@ -130,7 +131,7 @@ def test_judge_judges_the_whole_vector_once(monkeypatch):
 def test_an_infinite_gap_in_the_worst_entries_warns_nothing():
     # inf - inf is NaN there (shown first, as a NaN gap is); numpy's RuntimeWarning is not
     # the user's business.
-    from gcverify.verdict import _worst_entries
+    from gcverify.verdict.blocks import _worst_entries
 
     ev = evidence({"W": ([math.inf, 1.0], [math.inf, 2.0], [0.0, 0.0])})
     with warnings.catch_warnings():
@@ -141,7 +142,7 @@ def test_an_infinite_gap_in_the_worst_entries_warns_nothing():
 
 def test_a_block_with_no_coordinates_sums_to_zero():
     # (validate_parameters rejects empty blocks; the sums do not rely on it)
-    from gcverify.verdict import _sums
+    from gcverify.verdict.blocks import _sums
 
     layout = ParamLayout(("W", "b"), ((2,), (0,)))
     ev = Evidence(layout, np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.zeros(2),

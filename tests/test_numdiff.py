@@ -25,12 +25,14 @@ from gcverify.numdiff import (
     STENCIL,
     Derivatives,
     central_derivatives,
+    central_difference,
     complex_step_estimates,
     fourth_differences,
     matches_one_side,
     probe_noise,
     rounding_noise,
     step_sizes,
+    third_derivative,
 )
 
 # Rounding theta + h to theta's grid moves h by at most ulp(theta + h) / 2, which is
@@ -410,3 +412,26 @@ def test_fourth_differences_of_overflowing_or_undefined_values_raise_no_warning(
         warnings.simplefilter("error")
         assert np.isnan(fourth_differences(np.array([np.inf, 0.0, 0.0, 0.0, -np.inf])))
         assert np.isinf(fourth_differences(np.array([1e308, 0.0, -1e308, 0.0, 0.0])))
+
+
+# --- the stencils the rest of the package reads through numdiff ---------------------------
+
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+def test_the_central_difference_is_the_derivative_to_second_order(name):
+    J, dJ = SMOOTH[name]
+    for h in (1e-2, 5e-3):
+        # The truncation error is about h^2 |J'''| / 6, and |J'''| <= 17 at 0.7 here.
+        error = abs(central_difference(J(0.7 - h), J(0.7 + h), h) - dJ(0.7))
+        assert error <= 3 * h**2
+    values = central_difference(np.array([J(0.7 - 1e-3)]), np.array([J(0.7 + 1e-3)]), 1e-3)
+    assert values.shape == (1,) and abs(values[0] - dJ(0.7)) <= 3e-6
+
+
+def test_the_third_derivative_is_exact_on_cubics_and_close_on_smooth_functions():
+    cubic = SMOOTH["cubic"][0]                         # third derivative 6 everywhere
+    h = 0.125                                          # dyadic: no rounding at all
+    costs = np.array([[cubic(theta + t * h) for t in STENCIL] for theta in (0.0, 0.5)])
+    assert third_derivative(costs, h).tolist() == [6.0, 6.0]
+    h = 1e-2
+    costs = np.array([[np.sin(0.3 + t * h) for t in STENCIL]])
+    assert third_derivative(costs, h)[0] == pytest.approx(-np.cos(0.3), rel=1e-3)

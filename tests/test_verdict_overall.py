@@ -7,6 +7,8 @@ checked here with the exact sentence a user reads.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,11 @@ from gcverify.verdict import (
     Whole,
     excluded_totals,
     judge,
+    localised_verdict,
+    mismatch_reason,
+    non_finite_diagnosis,
     overall_verdict,
+    verdict_without_numbers,
 )
 from tests.test_verdict_rules import evidence
 
@@ -143,3 +149,67 @@ def test_excluded_totals_leave_out_unsampled_coordinates():
     ev.exclusion[0] = Exclusion.KINK            # excluded, but never evaluated: not counted
     assert excluded_totals(ev) == {"kink": 1}
     assert np.sum(ev.evaluated) == 1
+
+
+# --- the verdicts the pipeline and the directional mode reach by other paths -------------
+
+def test_the_mismatch_headline_counts_the_failing_blocks_among_all():
+    findings = judge(evidence({"W": [(2.0, 1.0, 0.0), (4.0, 2.0, 0.0)],
+                               "b": [(1.0, 1.0, 0.0)], "c": [(-3.0, 3.0, 0.0)]})).findings
+    failed = [findings["W"], findings["c"]]
+    assert mismatch_reason(failed, 3) == ("2 of 3 blocks mismatch: dW ≈ 2.000 × numerical "
+                                          "(scaling bug); dc = -1.000 × numerical (wrong sign)")
+
+
+WHY = "the cost is not deterministic: the same parameters gave 1, 2"
+
+
+# What the pipeline judges when it cannot trust a finite difference: no numbers at all.
+UNKNOWN = (np.nan, np.inf)
+
+
+def test_nothing_numerical_judged_is_inconclusive_in_every_block_and_says_why():
+    judgement = judge(evidence({"W": [(2.0, *UNKNOWN)], "b": [(1.0, *UNKNOWN)]}))
+    verdict, findings, reasons = verdict_without_numbers(judgement, WHY)
+    assert verdict is Verdict.INCONCLUSIVE and reasons == [WHY]
+    assert [(f.verdict, f.diagnosis) for f in findings.values()] == [
+        (Verdict.INCONCLUSIVE, "dW: not judged (the cost is not deterministic)"),
+        (Verdict.INCONCLUSIVE, "db: not judged (the cost is not deterministic)")]
+
+
+def test_a_missing_gradient_fails_even_when_nothing_numerical_is_judged():
+    ev = replace(evidence({"W": [(0.0, *UNKNOWN)], "b": [(1.0, *UNKNOWN)]}),
+                 missing=frozenset({0}))
+    verdict, findings, reasons = verdict_without_numbers(judge(ev), WHY)
+    assert verdict is Verdict.FAIL
+    assert reasons == ["1 of 2 blocks mismatch: dW: missing from the gradients", WHY]
+    assert findings["W"].verdict is Verdict.FAIL
+    assert findings["b"].verdict is Verdict.INCONCLUSIVE
+
+
+def test_localisation_that_finds_nothing_more_leaves_the_verdict_as_it_was():
+    judgement = judge(evidence({"W": [(1.0, 1.0, 0.0)]}))
+    why = ["a note"]
+    assert localised_verdict(judgement, judgement.findings, Verdict.PASS, why) == (
+        Verdict.PASS, why)
+
+
+def test_a_block_localisation_calls_failing_heads_the_reasons_of_a_passing_judgement():
+    judgement = judge(evidence({"W": [(1.0, 1.0, 0.0)], "b": [(1.0, 1.0, 0.0)]}))
+    found = dict(judgement.findings)
+    found["W"] = replace(found["W"], verdict=Verdict.FAIL,
+                         diagnosis=non_finite_diagnosis("dW", float("nan"), (0,), 1))
+    verdict, why = localised_verdict(judgement, found, Verdict.PASS, ["a note"])
+    assert verdict is Verdict.FAIL
+    assert why == ["1 of 2 blocks mismatch: dW has nan at (0,) (1 non-finite values): the "
+                   "backprop overflowed or divided by zero", "a note"]
+
+
+def test_a_localised_diagnosis_replaces_the_headline_of_a_failing_judgement():
+    ev = evidence({"W": [(2.0, 1.0, 0.0)], "b": [(1.0, 1.0, 0.0)]})
+    judgement = judge(ev)
+    verdict, why = overall_verdict(ev, judgement)
+    found = dict(judgement.findings)
+    found["W"] = replace(found["W"], diagnosis="dW = numerical transposed")
+    assert localised_verdict(judgement, found, verdict, [*why, "a note"]) == (
+        Verdict.FAIL, ["1 of 2 blocks mismatch: dW = numerical transposed", "a note"])

@@ -25,7 +25,7 @@ import numpy as np
 
 from gcverify.check import check_gradients
 from gcverify.models.mlp import MLP, NetworkCost
-from gcverify.numdiff import EPS
+from gcverify.numdiff import EPS, STENCIL, central_difference, third_derivative
 from gcverify.params import ParamLayout
 from gcverify.sampling import Architectures, Domain, sample_case
 from gcverify.sensitivity.rules import RULES, SCIPY_STEP, Numbers
@@ -87,7 +87,7 @@ def _analytic(sample: NetworkSample) -> np.ndarray:
 def _central(cost: NetworkCost, theta: np.ndarray, step: float) -> np.ndarray:
     index = np.arange(theta.size)
     costs = cost.coordinate_costs(theta, index, np.tile([-step, step], (theta.size, 1)))[0]
-    return (costs[:, 1] - costs[:, 0]) / (2 * step)
+    return central_difference(costs[:, 0], costs[:, 1], step)
 
 
 def numbers_for(net: MLP, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray],
@@ -106,7 +106,7 @@ def numbers_for(net: MLP, X: np.ndarray, Y: np.ndarray, parameters: dict[str, np
     result = check_gradients(cost, layout.unflatten(analytic), parameters)
     return Numbers(central={1e-7: _central(cost, theta, 1e-7), 1e-6: _central(cost, theta, 1e-6)},
                    forward=forward, direction=direction,
-                   directional=float(ends[0] - ends[1]) / (2 * _JAX_STEP),
+                   directional=float(central_difference(ends[1], ends[0], _JAX_STEP)),
                    gcverify=(layout.offsets, np.array(result.numerical), np.array(result.error)))
 
 
@@ -133,8 +133,8 @@ def step_errors(sample: NetworkSample, steps: Sequence[float]) -> StepErrors:
     # The third derivative along each coordinate, from a stencil far above rounding.
     h = 1e-2
     index = np.arange(theta.size)
-    far = cost.coordinate_costs(theta, index, np.tile([-2 * h, -h, h, 2 * h], (theta.size, 1)))[0]
-    third = (far[:, 3] - 2 * far[:, 2] + 2 * far[:, 1] - far[:, 0]) / (2 * h**3)
+    far = cost.coordinate_costs(theta, index, np.tile(STENCIL * h, (theta.size, 1)))[0]
+    third = third_derivative(far, h)
     J0 = abs(cost.at_vector(theta))
     rms = float(np.sqrt(np.mean(third**2)))
     theory = float(np.cbrt(3 * EPS * max(J0, EPS) / rms)) if rms > 0 else math.nan

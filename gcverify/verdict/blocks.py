@@ -1,31 +1,19 @@
-"""From analytic and numerical gradients, with error bars, to verdicts and diagnoses.
+"""The block rules: each block of judged coordinates, and the whole vector, judged
+against the threshold and the error bars (the rules are stated in :mod:`gcverify.verdict`).
 
-The rules, for the judged coordinates of a block (and, the same way, of the whole
-vector), with ``g`` analytic, ``n`` numerical and ``e`` the error bars:
-
-* **FAIL** when ``|g - n| > threshold * (|g| + |n|) + |e|``: a mismatch beyond the
-  threshold that the estimated numerical error cannot explain. Non-finite analytic
-  values, and a block missing from the gradients, are a FAIL too.
-* **INCONCLUSIVE** when the excluded coordinates (kinks, rough or non-finite costs)
-  carry most of the block's gradient, when the error bars are too large to see a
-  mismatch (``|e| / (|g| + |n|) > noise_limit``) and the block is not zero (below), or
-  when a sample (``sample=k``) carries none of the block's gradient.
-* **PASS** otherwise. A block whose gradient is zero within about three error bars,
-  those bars being negligible beside the whole gradient (a dead unit, a flat
-  direction), passes but is marked uninformative: a scaling bug there could not show
-  at this point. If no block is informative, the whole check is INCONCLUSIVE.
-
-The overall verdict (:func:`overall_verdict`) is FAIL when a block, or the whole
-vector, FAILs; else INCONCLUSIVE when a cost was not finite, a block is INCONCLUSIVE,
-nothing was judged, or no block is informative (a stationary point); else PASS. Each
-verdict comes with the sentences that explain it.
-
-Norms are Euclidean; the formula ``|g - n| / (|g| + |n|)`` is the notebook's.
+>>> from gcverify.params import ParamLayout
+>>> from gcverify.verdict.evidence import NOT_EXCLUDED
+>>> layout = ParamLayout.from_parameters({"W1": np.ones((1, 2))})
+>>> evidence = Evidence(layout, np.array([2.0, 2.0]), np.array([1.0, 1.0]),
+...                     np.zeros(2), np.full(2, NOT_EXCLUDED), np.ones(2, dtype=bool),
+...                     2e-7, 0.1)
+>>> finding = judge_blocks(evidence)["W1"]
+>>> finding.verdict.name, finding.diagnosis
+('FAIL', 'dW1 ≈ 2.000 × numerical (scaling bug)')
 """
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,96 +23,14 @@ import numpy as np
 from gcverify.certificate import certificate
 from gcverify.coordinates import gradient_share
 from gcverify.coverage import ZERO_BARS as _ZERO_BARS
-from gcverify.coverage import coverage_note, covered_coordinates, dead_units
+from gcverify.coverage import covered_coordinates, dead_units
 from gcverify.diagnosis import diagnose_mismatch, is_transposed
-from gcverify.params import ParamLayout, gradient_key
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
+from gcverify.verdict.evidence import Evidence, Exclusion
 
-__all__ = [
-    "NOT_EXCLUDED",
-    "Evidence",
-    "Exclusion",
-    "Judgement",
-    "Whole",
-    "excluded_totals",
-    "judge",
-    "judge_blocks",
-    "judge_whole",
-    "overall_verdict",
-]
+__all__ = ["Whole", "judge_blocks", "judge_whole", "non_finite_diagnosis"]
 
-
-class Exclusion(enum.IntEnum):
-    """Why a coordinate is left out of the verdict; ``label`` is how reports name it.
-
-    The values are the codes stored in :attr:`Evidence.exclusion`.
-
-    >>> Exclusion.KINK.label, int(Exclusion.NONFINITE)
-    ('kink', 2)
-    """
-
-    KINK = 0
-    ROUGH = 1
-    NONFINITE = 2
-    STEP = 3
-
-    @property
-    def label(self) -> str:
-        return _EXCLUSION_LABELS[self]
-
-
-_EXCLUSION_LABELS = {Exclusion.KINK: "kink", Exclusion.ROUGH: "non-smooth cost",
-                     Exclusion.NONFINITE: "non-finite cost", Exclusion.STEP: "step too small"}
-#: The exclusion code of a coordinate that is judged.
-NOT_EXCLUDED = -1
 _WORST_SHOWN = 3
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Everything the judge reads, as flat vectors in the layout's order.
-
-    ``exclusion[i]`` is :data:`NOT_EXCLUDED` for a judged coordinate, else an
-    :class:`Exclusion` code; ``evaluated[i]`` is False for coordinates not sampled;
-    ``one_sided[i]`` marks coordinates at a kink whose analytic value equals a one-sided
-    derivative (a consistent subgradient): they are judged against that side's estimate
-    and its error bar (``numerical``, ``error``), and counted as at kinks, not excluded
-    (their ``exclusion`` code says where the kink was seen). ``keys`` names each block's gradient
-    as the user's code keyed it (``"dW1"`` by default); ``missing`` holds the indices of
-    blocks the gradients lack (their analytic values are 0).
-    """
-
-    layout: ParamLayout
-    analytic: np.ndarray
-    numerical: np.ndarray
-    error: np.ndarray
-    exclusion: np.ndarray
-    evaluated: np.ndarray
-    threshold: float
-    noise_limit: float
-    one_sided: np.ndarray | None = None
-    keys: tuple[str, ...] | None = None
-    missing: frozenset[int] = frozenset()
-
-    def key(self, k: int) -> str:
-        """The name of block ``k``'s gradient."""
-        return self.keys[k] if self.keys is not None else gradient_key(self.layout.names[k])
-
-    @property
-    def at_kinks(self) -> np.ndarray:
-        """Coordinates judged by a one-sided derivative at a kink."""
-        if self.one_sided is None:
-            return np.zeros(self.exclusion.shape, dtype=bool)
-        return self.evaluated & (self.exclusion >= 0) & self.one_sided
-
-    @property
-    def excluded(self) -> np.ndarray:
-        """Coordinates evaluated but left out of the verdict."""
-        return self.evaluated & (self.exclusion >= 0) & ~self.at_kinks
-
-    @property
-    def judged(self) -> np.ndarray:
-        return self.evaluated & ~self.excluded
 
 
 @dataclass(frozen=True)
@@ -245,8 +151,8 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     if sums.nonfinite[k]:
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
         return finding(Verdict.FAIL, math.nan, None, math.inf,
-                       f"{key} has {bad.analytic} at {bad.index} ({int(sums.nonfinite[k])} "
-                       "non-finite values): the backprop overflowed or divided by zero")
+                       non_finite_diagnosis(key, bad.analytic, bad.index,
+                                            int(sums.nonfinite[k])))
     norm_g, norm_n = math.sqrt(sums.g2[k]), math.sqrt(sums.n2[k])
     norm_diff, norm_e = math.sqrt(sums.diff2[k]), math.sqrt(sums.e2[k])
     denominator = norm_g + norm_n
@@ -362,89 +268,7 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in counts.items())
 
 
-# --- the overall verdict ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Judgement:
-    """The whole vector's judgement and every block's finding."""
-
-    whole: Whole
-    findings: dict[str, BlockFinding]
-
-    @property
-    def failed(self) -> bool:
-        """The whole vector or some block FAILs."""
-        return self.whole.fails or any(b.verdict is Verdict.FAIL
-                                       for b in self.findings.values())
-
-
-def judge(evidence: Evidence) -> Judgement:
-    """Judge the whole vector, then every block against it."""
-    whole = judge_whole(evidence)
-    return Judgement(whole, judge_blocks(evidence, whole))
-
-
-def overall_verdict(evidence: Evidence, judgement: Judgement) -> tuple[Verdict, list[str]]:
-    """The overall verdict and the sentences that explain it, most important first."""
-    whole, findings = judgement.whole, judgement.findings
-    failed = [b for b in findings.values() if b.verdict is Verdict.FAIL]
-    undecided = [b for b in findings.values() if b.verdict is Verdict.INCONCLUSIVE]
-    nonfinite = int(np.sum(evidence.evaluated & (evidence.exclusion == Exclusion.NONFINITE)))
-    tiny_step = int(np.sum(evidence.evaluated & (evidence.exclusion == Exclusion.STEP)))
-    notes = _notes(evidence, findings, whole, failing=judgement.failed)
-    if failed:
-        why = (f"{len(failed)} of {len(findings)} blocks mismatch: "
-               + "; ".join(b.diagnosis for b in failed))
-        return Verdict.FAIL, [why, *notes]
-    if whole.fails:
-        why = (f"the whole gradient's difference {whole.difference:.4g} exceeds "
-               f"{evidence.threshold:g} beyond the numerical error, though no single block does")
-        return Verdict.FAIL, [why, *notes]
-    if tiny_step:
-        why = (f"the step is too small: theta + step rounds to theta (or to a step more than "
-               f"1 % off) for {tiny_step} coordinates, where nothing can be measured; use the "
-               "default step (epsilon=None) or a larger epsilon")
-        return Verdict.INCONCLUSIVE, [why, *notes]
-    if nonfinite:
-        why = (f"the cost is not finite at the perturbed points of {nonfinite} coordinates: "
-               "a NaN or inf is never a pass")
-        return Verdict.INCONCLUSIVE, [why, *notes]
-    if undecided:
-        return Verdict.INCONCLUSIVE, [*(b.diagnosis for b in undecided), *notes]
-    if not evidence.judged.any():
-        return Verdict.INCONCLUSIVE, ["no coordinate could be judged", *notes]
-    if not any(b.informative for b in findings.values()):
-        why = ("the gradient is zero within the error bars in every block (a stationary "
-               "point): a mismatch could not show here; check at other parameters")
-        return Verdict.INCONCLUSIVE, [why, *notes]
-    return Verdict.PASS, notes
-
-
-def _notes(evidence: Evidence, findings: Mapping[str, BlockFinding], whole: Whole, *,
-           failing: bool) -> list[str]:
-    notes = []
-    totals = excluded_totals(evidence)
-    if totals:
-        counts = ", ".join(f"{reason} {count}" for reason, count in totals.items())
-        notes.append(f"{sum(totals.values())} coordinates excluded ({counts}): their "
-                     "finite differences are not derivatives")
-    at_kinks = int(np.sum(evidence.at_kinks))
-    if at_kinks:
-        notes.append(f"{at_kinks} coordinates at kinks, judged by the one-sided derivative "
-                     "backprop takes there")
-    difference = whole.difference
-    if not failing and math.isfinite(difference) and difference > evidence.threshold:
-        notes.append(f"the difference {difference:.3g} exceeds {evidence.threshold:g} but is "
-                     f"within the estimated numerical error ({whole.resolution:.2g} relative)")
-    quiet = [b.gradient_key for b in findings.values()
-             if b.verdict is Verdict.PASS and not b.informative]
-    if quiet:
-        notes.append(f"zero within the error bars here, so unverified at this point: "
-                     f"{', '.join(quiet)}")
-    return notes + coverage_note(findings.values())
-
-
-def excluded_totals(evidence: Evidence) -> dict[str, int]:
-    """How many evaluated coordinates were excluded, by :attr:`Exclusion.label`."""
-    codes = evidence.exclusion[evidence.excluded]
-    return {reason.label: int(c) for reason, c in zip(Exclusion, np.bincount(codes)) if c}
+def non_finite_diagnosis(key: str, value: float, index: tuple[int, ...], count: int) -> str:
+    """Why a block whose analytic gradient is not finite FAILs, naming its first such entry."""
+    return (f"{key} has {value} at {index} ({count} non-finite values): the backprop "
+            "overflowed or divided by zero")
