@@ -29,7 +29,7 @@ from gcverify.directions import Direction, PointEvaluator, stencil_costs
 from gcverify.numdiff import central_derivatives
 from gcverify.options import CheckOptions
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
-from gcverify.verdict import Evidence, Judgement, non_finite_diagnosis
+from gcverify.verdict import Evidence, Judgement, non_finite_gradient
 
 __all__ = ["in_directions", "localised_findings"]
 
@@ -62,15 +62,9 @@ def localised_findings(evaluator: PointEvaluator, theta: np.ndarray, J0: float,
         excluded = FrozenMap({in_directions(key): value
                               for key, value in block.excluded.items()})
         finding = replace(block, size=layout.sizes[k], excluded=excluded, worst=())
-        values = g[start:stop]
-        finite = np.isfinite(values)
-        if not finite.all():
-            where = int(np.argmin(finite))
-            index = tuple(int(i) for i in np.unravel_index(where, layout.shapes[k]))
-            bad = float(values[where])
-            finding = replace(finding, verdict=Verdict.FAIL, worst=(
-                Entry(index, bad, math.nan, math.inf),), diagnosis=non_finite_diagnosis(
-                block.gradient_key, bad, index, int((~finite).sum())))
+        non_finite = non_finite_gradient(finding, g[start:stop], layout.shapes[k])
+        if non_finite is not None:
+            finding = non_finite
         elif block.verdict is Verdict.FAIL and k not in evidence.missing:
             span = slice(evidence.layout.offsets[k], evidence.layout.offsets[k + 1])
             finding = _localised(evaluator, theta, J0, g, finding, per_block[k], evidence,

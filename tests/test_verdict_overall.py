@@ -21,7 +21,7 @@ from gcverify.verdict import (
     judge,
     localised_verdict,
     mismatch_reason,
-    non_finite_diagnosis,
+    non_finite_gradient,
     overall_verdict,
     verdict_without_numbers,
 )
@@ -197,8 +197,7 @@ def test_localisation_that_finds_nothing_more_leaves_the_verdict_as_it_was():
 def test_a_block_localisation_calls_failing_heads_the_reasons_of_a_passing_judgement():
     judgement = judge(evidence({"W": [(1.0, 1.0, 0.0)], "b": [(1.0, 1.0, 0.0)]}))
     found = dict(judgement.findings)
-    found["W"] = replace(found["W"], verdict=Verdict.FAIL,
-                         diagnosis=non_finite_diagnosis("dW", float("nan"), (0,), 1))
+    found["W"] = non_finite_gradient(found["W"], np.array([np.nan]), (1,))
     verdict, why = localised_verdict(judgement, found, Verdict.PASS, ["a note"])
     assert verdict is Verdict.FAIL
     assert why == ["1 of 2 blocks mismatch: dW has nan at (0,) (1 non-finite values): the "
@@ -213,3 +212,15 @@ def test_a_localised_diagnosis_replaces_the_headline_of_a_failing_judgement():
     found["W"] = replace(found["W"], diagnosis="dW = numerical transposed")
     assert localised_verdict(judgement, found, verdict, [*why, "a note"]) == (
         Verdict.FAIL, ["1 of 2 blocks mismatch: dW = numerical transposed", "a note"])
+
+
+def test_a_non_finite_analytic_entry_fails_its_block_and_is_named_where_it_is():
+    passing = judge(evidence({"W": [(1.0, 1.0, 0.0)] * 4})).findings["W"]
+    assert non_finite_gradient(passing, np.ones(4), (2, 2)) is None
+    failing = non_finite_gradient(passing, np.array([1.0, np.inf, np.nan, -np.inf]), (2, 2))
+    assert failing is not None and failing.verdict is Verdict.FAIL
+    assert failing.diagnosis == ("dW has inf at (0, 1) (3 non-finite values): the backprop "
+                                 "overflowed or divided by zero")
+    (entry,) = failing.worst
+    assert (entry.index, entry.analytic, entry.error) == ((0, 1), np.inf, np.inf)
+    assert np.isnan(entry.numerical)

@@ -36,7 +36,7 @@ the judge reads, :mod:`~gcverify.verdict.blocks` the block rules and
 'PASS'
 """
 
-from gcverify.verdict.blocks import Whole, judge_blocks, judge_whole, non_finite_diagnosis
+from gcverify.verdict.blocks import Whole, judge_blocks, judge_whole, non_finite_gradient
 from gcverify.verdict.evidence import NOT_EXCLUDED, Evidence, Exclusion, excluded_totals
 from gcverify.verdict.overall import (
     Judgement,
@@ -59,7 +59,7 @@ __all__ = [
     "judge_whole",
     "localised_verdict",
     "mismatch_reason",
-    "non_finite_diagnosis",
+    "non_finite_gradient",
     "overall_verdict",
     "verdict_without_numbers",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from gcverify.diagnosis import diagnose_mismatch, is_transposed
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
 from gcverify.verdict.evidence import Evidence, Exclusion
 
-__all__ = ["Whole", "judge_blocks", "judge_whole", "non_finite_diagnosis"]
+__all__ = ["Whole", "judge_blocks", "judge_whole", "non_finite_gradient"]
 
 _WORST_SHOWN = 3
 
@@ -151,7 +151,7 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     if sums.nonfinite[k]:
         bad = next(entry for entry in worst if not math.isfinite(entry.analytic))
         return finding(Verdict.FAIL, math.nan, None, math.inf,
-                       non_finite_diagnosis(key, bad.analytic, bad.index,
+                       _non_finite_diagnosis(key, bad.analytic, bad.index,
                                             int(sums.nonfinite[k])))
     norm_g, norm_n = math.sqrt(sums.g2[k]), math.sqrt(sums.n2[k])
     norm_diff, norm_e = math.sqrt(sums.diff2[k]), math.sqrt(sums.e2[k])
@@ -268,7 +268,22 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in counts.items())
 
 
-def non_finite_diagnosis(key: str, value: float, index: tuple[int, ...], count: int) -> str:
-    """Why a block whose analytic gradient is not finite FAILs, naming its first such entry."""
+def non_finite_gradient(finding: BlockFinding, values: np.ndarray, shape: tuple[int, ...]
+                        ) -> BlockFinding | None:
+    """A block whose analytic gradient ``values`` (flat, of the block's ``shape``) holds
+    a NaN or inf FAILs, whatever the numerical side says: the finding that says so, its
+    first such entry as the worst; None when every value is finite."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return None
+    where = int(np.argmin(finite))
+    index = tuple(int(i) for i in np.unravel_index(where, shape))
+    bad = float(values[where])
+    return replace(finding, verdict=Verdict.FAIL, worst=(Entry(index, bad, math.nan, math.inf),),
+                   diagnosis=_non_finite_diagnosis(finding.gradient_key, bad, index,
+                                                   int((~finite).sum())))
+
+
+def _non_finite_diagnosis(key: str, value: float, index: tuple[int, ...], count: int) -> str:
     return (f"{key} has {value} at {index} ({count} non-finite values): the backprop "
             "overflowed or divided by zero")
