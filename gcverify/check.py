@@ -32,6 +32,7 @@ from gcverify.backward_noise import backward_rounding
 from gcverify.directional import directional_backprop, directional_gradients, resolve_mode
 from gcverify.errors import invalid_argument
 from gcverify.evaluate import (
+    FORWARD_WRITES_INPUTS,
     BatchedCost,
     BatchedEvaluator,
     BatchedForward,
@@ -175,8 +176,7 @@ def check_backprop(forward: Callable[..., Any], backward: Callable[..., Any], X:
                            analytic_noise=analytic_noise)
     notes = tuple(getattr(forward, NOTES, ()))
     if watcher.mutates_inputs:
-        notes += ("forward modifies X or Y in place; the check gave it fresh copies each "
-                  "time, so the caller's arrays are untouched",)
+        notes += (FORWARD_WRITES_INPUTS,)
     return replace(result, reasons=(*result.reasons, *notes))
 
 

@@ -58,7 +58,7 @@ from gcverify.directions import (
     stencil_costs,
 )
 from gcverify.errors import invalid_argument
-from gcverify.evaluate import as_cost_value
+from gcverify.evaluate import FORWARD_WRITES_INPUTS, as_cost_value
 from gcverify.localise import in_directions, localised_findings
 from gcverify.numdiff import PROBE_OFFSETS, central_derivatives, one_sided_derivatives, probe_noise
 from gcverify.options import CheckOptions
@@ -427,8 +427,7 @@ def _first_call(forward: Callable[..., Any], backward: Callable[..., Any], X: np
         J0 = as_cost_value(out[0], evaluator.cost_name)
         notes = []
         if not (np.array_equal(X_seen, X) and np.array_equal(Y_seen, Y)):
-            notes.append("forward modifies X or Y in place; the check gave it fresh copies "
-                         "each time, so the caller's arrays are untouched")
+            notes.append(FORWARD_WRITES_INPUTS)
             X_seen, Y_seen = X.copy(), Y.copy()
         # (the cache usually holds X_seen already: backward gets the same copy)
         returned = backward(X_seen, Y_seen, out[1])

@@ -32,6 +32,7 @@ from gcverify.params import ParamLayout
 
 __all__ = [
     "CACHE_ROUNDING",
+    "FORWARD_WRITES_INPUTS",
     "BatchedCost",
     "BatchedEvaluator",
     "BatchedForward",
@@ -44,6 +45,10 @@ __all__ = [
     "cache_term_scale",
     "cache_vector",
 ]
+
+#: The note of a check whose forward wrote into X or Y (it is harmless: every call gets copies).
+FORWARD_WRITES_INPUTS = ("forward modifies X or Y in place; the check gave it fresh copies "
+                         "each time, so the caller's arrays are untouched")
 
 # A cached value "moves non-smoothly" when its fourth difference exceeds what rounding
 # can produce: EPS times the scale of the value (its array, or the terms it is computed
