@@ -102,16 +102,17 @@ def test_ctrl_c_on_mutate_with_a_scheduler_leaves_no_task_on_the_cluster(
     before = worker_pids(cluster)
     process = gcverify([*MUTATE, "--examples", "12", "--scheduler", cluster.address,
                         "--output", "out", "--progress"], tmp_path)
-    wait_for_progress(process, "mutants ")
-    process.send_signal(signal.SIGINT)
-    out, err = finish(process, timeout=120)
+    with distributed.Client(cluster.address, timeout=60, set_as_default=False) as client:
+        wait_for_progress(process, "mutants ")
+        assert tasks_on_the_cluster(client)[0] > 0  # the count sees the campaign's tasks
+        process.send_signal(signal.SIGINT)
+        out, err = finish(process, timeout=120)
+        # Cancelled on the scheduler at once; a batch that was running when Ctrl-C came
+        # finishes on its worker and is then forgotten.
+        wait_until(lambda: tasks_on_the_cluster(client) == (0, 0), timeout=120)
+        assert tasks_on_the_cluster(client) == (0, 0)
     assert process.returncode == 130, err
     document = report(tmp_path / "out")
     assert document["interrupted"] is True and document["lost"] is None
     assert document["summary"]["total"] >= 1 and document["not_run"]
-    # Cancelled on the scheduler at once; a batch that was running when Ctrl-C came
-    # finishes on its worker and is then forgotten.
-    with distributed.Client(cluster.address, timeout=60, set_as_default=False) as client:
-        wait_until(lambda: tasks_on_the_cluster(client) == (0, 0), timeout=120)
-        assert tasks_on_the_cluster(client) == (0, 0)
     assert worker_pids(cluster) == before
