@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import pickle
+import signal
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -193,9 +194,28 @@ def dask_executor(*, scheduler: str | None = None,
                 cluster.close()
             raise
         try:
+            if cluster is not None:
+                client.register_plugin(_ctrl_c_ignored(), name="gcverify-ignores-ctrl-c")
             yield DaskExecutor(client, address)
         finally:
             _close(client, cluster)
+
+
+def _ctrl_c_ignored() -> Any:
+    """A worker plugin that makes a worker process ignore SIGINT, for the clusters
+    started here: their workers share the terminal's process group, so Ctrl-C reaches
+    them too, and each printed the traceback of its KeyboardInterrupt under gcverify's
+    report. gcverify stops them itself (it cancels its tasks and closes the cluster)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class IgnoreCtrlC(WorkerPlugin):
+        def setup(self, worker: Any) -> None:
+            # Dask runs setup on the worker's event loop, in its main thread: the only
+            # one that may set a signal handler (elsewhere, leave the handler as it is).
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreCtrlC()
 
 
 def _connect(client_class: Any, target: Any, address: str) -> Any:
