@@ -250,3 +250,18 @@ def test_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
     skip_unless_hypothesis_writes_without_a_database(tmp_path)
     assert run_in(tmp_path / "job", "-m", "gcverify", "run", "--networks", "3", "--examples",
                   "1", "--jobs", "2", "--output", "out", "--no-progress") == ["out"]
+
+
+@pytest.mark.parametrize(("stopped", "lost", "code", "says"), [
+    (True, "the Dask scheduler went away", 130, ""),     # Ctrl-C comes first
+    (False, "the Dask scheduler went away", 4,
+     "gcverify: error: the Dask scheduler went away; the reports cover what finished\n"),
+    (False, None, 1, ""),
+])
+def test_mutate_and_sensitivity_end_the_same_way(stopped, lost, code, says, capsys):
+    from gcverify.cli.exit_codes import ExitCode
+    from gcverify.cli.scaling import exit_after_run
+
+    with pytest.raises(SystemExit) as stop:
+        exit_after_run(stopped, lost, ExitCode.FAILED)
+    assert stop.value.code == code and capsys.readouterr().err == says

@@ -15,7 +15,6 @@ finished are written first, and say it was interrupted).
 from __future__ import annotations
 
 import contextlib
-import sys
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import ProgressBar, progress_bar
-from gcverify.cli.scaling import executor_options, exit_for_lost_executor, remote_executor
+from gcverify.cli.scaling import executor_options, exit_after_run, remote_executor
 from gcverify.cli.shared import (
     build_check_options,
     check_options,
@@ -125,11 +124,7 @@ def mutate(file: str | None, n_examples: int, output: str,
             written = write_reports(result, folder)
             print_campaign(result, written)
         stopped = result.interrupted or interrupted()
-    if stopped:
-        sys.exit(ExitCode.INTERRUPTED)
-    if result.lost:
-        exit_for_lost_executor(result.lost)
-    sys.exit(ExitCode.OK if result.passed else ExitCode.FAILED)
+    exit_after_run(stopped, result.lost, ExitCode.OK if result.passed else ExitCode.FAILED)
 
 
 class _Campaign:

@@ -25,7 +25,7 @@ from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.shared import jobs_option
 from gcverify.executors import EXECUTORS, open_executor
 
-__all__ = ["executor_options", "exit_for_lost_executor", "remote_executor"]
+__all__ = ["executor_options", "exit_after_run", "remote_executor"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,8 +58,18 @@ def remote_executor(jobs: int | None, executor: str | None,
         yield pool
 
 
-def exit_for_lost_executor(lost: str) -> NoReturn:
-    """One line on stderr and exit 4: the cluster went away (the reports of what
-    finished are already written)."""
-    click.echo(f"gcverify: error: {lost}; the reports cover what finished", err=True)
-    sys.exit(ExitCode.CRASHED)
+def exit_after_run(stopped: bool, lost: str | None, finished: ExitCode) -> NoReturn:
+    """Exit once the reports of what finished are written: 130 when Ctrl-C stopped the
+    run (what the user asked for comes first), else one line on stderr and 4 when the
+    cluster went away (``lost`` says how), else ``finished``.
+
+    >>> exit_after_run(True, "the Dask scheduler went away", ExitCode.OK)
+    Traceback (most recent call last):
+    SystemExit: 130
+    """
+    if stopped:
+        sys.exit(ExitCode.INTERRUPTED)
+    if lost:
+        click.echo(f"gcverify: error: {lost}; the reports cover what finished", err=True)
+        sys.exit(ExitCode.CRASHED)
+    sys.exit(finished)

@@ -12,13 +12,11 @@ reports of what finished are written first), 130 when Ctrl-C stopped it (likewis
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import progress_bar
-from gcverify.cli.scaling import executor_options, exit_for_lost_executor
+from gcverify.cli.scaling import executor_options, exit_after_run
 from gcverify.cli.shared import progress_option
 from gcverify.executors import open_executor
 from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
@@ -61,9 +59,7 @@ def sensitivity(preset: str, seed: int, output: str, jobs: int | None, executor:
             written = write_study(result, folder)
             print_study(result, [str(path) for path in written.values()])
         stopped = result.interrupted or interrupted()
-    if result.lost:
-        exit_for_lost_executor(result.lost)
-    sys.exit(ExitCode.INTERRUPTED if stopped else ExitCode.OK)
+    exit_after_run(stopped, result.lost, ExitCode.OK)
 
 
 def print_study(result: StudyResult, written: list[str]) -> None:
