@@ -18,10 +18,11 @@ import click
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import progress_bar
 from gcverify.cli.shared import jobs_option, memory_limit_option, output_option, progress_option
+from gcverify.executors import usable_cores
 from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
 from gcverify.limits import default_memory_limit
 from gcverify.main_job import MainJob, run_main_job
-from gcverify.mutation.campaign import DEFAULT_EXAMPLES, usable_cores
+from gcverify.mutation.campaign import DEFAULT_EXAMPLES
 from gcverify.report import prepare_output, write_reports
 from gcverify.sensitivity.report import write_study
 

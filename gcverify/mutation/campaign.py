@@ -42,7 +42,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -55,6 +54,7 @@ import numpy as np
 from gcverify.adapters import Backprop
 from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
+from gcverify.executors import usable_cores
 from gcverify.failure import Failure, FailureKind, error_text
 from gcverify.interrupts import catching_interrupts, deferred_interrupts
 from gcverify.limits import DEFAULT_TIME_LIMIT, default_memory_limit
@@ -90,7 +90,7 @@ from gcverify.options import CheckOptions
 from gcverify.result import GradCheckResult
 from gcverify.supervise import ChildReport
 
-__all__ = ["DEFAULT_EXAMPLES", "run_campaign", "unstarted_campaign", "usable_cores"]
+__all__ = ["DEFAULT_EXAMPLES", "run_campaign", "unstarted_campaign"]
 
 #: Examples per mutant when none is given: about 12 ms of checking each on the
 #: notebook's network, so that ~140 mutants take some 10 s on two cores.
@@ -346,18 +346,6 @@ def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise invalid_argument(name, value, "is not a positive integer", f"pass e.g. {name}=2")
     return int(value)
-
-
-def usable_cores() -> int:
-    """The number of cores this process may run on.
-
-    >>> usable_cores() >= 1
-    True
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 # --- in the child ------------------------------------------------------------------------
