@@ -4,17 +4,13 @@
     gcverify check examples/row_major.py --convention loss-and-grads --layout rows \\
         --forward loss --layers 4,5,3
 
-Mutated: ``loss`` by default, or a layer function it calls (``affine_backward``,
-``relu_backward``, ``softmax_loss``), checked through ``loss``:
+Mutated: ``loss`` by default, or the layer functions it calls (``affine_backward``,
+``relu_backward``, ``softmax_loss``), checked through ``loss``: ``--mutate`` names one,
+and repeated names several, here all four in one campaign:
 
     gcverify mutate examples/row_major.py --convention loss-and-grads --layout rows \\
-        --forward loss --layers 4,5,3
-    gcverify mutate examples/row_major.py --convention loss-and-grads --layout rows \\
-        --forward loss --layers 4,5,3 --mutate affine_backward
-    gcverify mutate examples/row_major.py --convention loss-and-grads --layout rows \\
-        --forward loss --layers 4,5,3 --mutate relu_backward
-    gcverify mutate examples/row_major.py --convention loss-and-grads --layout rows \\
-        --forward loss --layers 4,5,3 --mutate softmax_loss
+        --forward loss --layers 4,5,3 --mutate loss --mutate affine_backward \\
+        --mutate relu_backward --mutate softmax_loss
 """
 
 import numpy as np

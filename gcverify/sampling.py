@@ -31,14 +31,17 @@ from typing import Any
 
 import numpy as np
 
+from gcverify.conventions import LAYOUTS
 from gcverify.errors import invalid_argument
 from gcverify.models.mlp import COST_FORMS, HIDDEN_ACTIVATIONS, MLP
 
 __all__ = [
+    "LABEL_FORMS",
     "MAX_INPUT",
     "MAX_LOGIT",
     "MAX_MAGNITUDE",
     "Architectures",
+    "DataShape",
     "Domain",
     "bound_logits",
     "sample_case",
@@ -155,6 +158,91 @@ class Architectures:
         return MLP((*widths, self.output_width), activation, cost)
 
 
+#: How the labels of a column-layout batch are written: ``flat`` integers, ``(m,)`` for
+#: one output unit (the gradient-checking notebook's), or a ``matrix`` of floats,
+#: ``(n_out, m)`` also for one output unit (the L-layer course's, ``Y.shape[1] == m``).
+LABEL_FORMS = ("flat", "matrix")
+
+#: ``(X, Y, parameters)``.
+Case = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """The shapes a user's code expects its data in: where the examples are
+    (``layout``, as ``gcverify check --layout`` spells it) and how the labels are written
+    (``labels``, one of :data:`LABEL_FORMS`).
+
+    * ``layout="columns"`` (the default): ``X`` is ``(n_x, m)`` and the parameters are
+      :class:`~gcverify.MLP`'s, ``W1 (n1, n0)``, ``b1 (n1, 1)``. With ``labels="flat"``
+      (the default) ``Y`` is ``(m,)`` 0/1 integers for one output unit (``(n_out, m)``
+      for more), as the notebook's ``gradient_check_n_test_case``; with
+      ``labels="matrix"``, ``(n_out, m)`` 0.0/1.0 floats, as the L-layer course's
+      ``compute_cost`` (``m = Y.shape[1]``) and ``gcverify check --layout columns`` want.
+    * ``layout="rows"`` (CS231n's): ``X`` is ``(m, n_x)``, ``y`` is ``(m,)`` integer
+      class labels in ``0..n_out - 1``, ``W1`` is ``(n0, n1)`` and ``b1`` is ``(n1,)``.
+
+    >>> DataShape(layout="rows").labels
+    'flat'
+    >>> DataShape(layout="rows", labels="matrix")
+    Traceback (most recent call last):
+    ...
+    gcverify.errors.InvalidArgument: labels='matrix' is for the column layout: in the ...
+    """
+
+    layout: str = LAYOUTS[0]
+    labels: str = LABEL_FORMS[0]
+
+    def __post_init__(self) -> None:
+        for name, known in (("layout", LAYOUTS), ("labels", LABEL_FORMS)):
+            if getattr(self, name) not in known:
+                raise invalid_argument(name, getattr(self, name), f"is not one of "
+                                       f"{', '.join(known)}", f"pass e.g. {name}={known[-1]!r}")
+        if self.layout == "rows" and self.labels != LABEL_FORMS[0]:
+            raise invalid_argument("labels", self.labels, "is for the column layout: in the "
+                                   "row layout y is one integer label per example",
+                                   "drop labels=, or pass layout='columns'")
+
+    def drawn_labels(self, n_out: int, m: int) -> tuple[tuple[int, ...], int]:
+        """The shape the labels are drawn in, and the largest label.
+
+        >>> DataShape().drawn_labels(1, 5), DataShape(layout="rows").drawn_labels(3, 5)
+        (((5,), 1), ((5,), 2))
+        """
+        if self.layout == "rows":
+            return (m,), n_out - 1
+        return ((m,) if n_out == 1 else (n_out, m)), 1
+
+    def batch(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A batch drawn in the column layout (labels as :meth:`drawn_labels` says), in
+        this shape; the default shape returns it as drawn.
+
+        >>> X, Y = DataShape(labels="matrix").batch(np.zeros((3, 2)), np.array([0, 1]))
+        >>> X.shape, Y.shape, Y.dtype
+        ((3, 2), (1, 2), dtype('float64'))
+        """
+        if self.layout == "rows":
+            return X.T.copy(), Y
+        if self.labels == "matrix":
+            return X, Y.reshape(-1, X.shape[1]).astype(np.float64)
+        return X, Y
+
+    def case(self, X: np.ndarray, Y: np.ndarray,
+             parameters: Mapping[str, np.ndarray]) -> Case:
+        """A case drawn in the column layout, in this shape: in the row layout each
+        weight is transposed to ``(fan_in, fan_out)`` and each bias flattened.
+
+        >>> X, y, p = DataShape(layout="rows").case(np.zeros((3, 2)), np.array([0, 2]),
+        ...     {"W1": np.zeros((4, 3)), "b1": np.zeros((4, 1))})
+        >>> X.shape, p["W1"].shape, p["b1"].shape
+        ((2, 3), (3, 4), (4,))
+        """
+        X, Y = self.batch(X, Y)
+        if self.layout != "rows":
+            return X, Y, dict(parameters)
+        return X, Y, {name: value.T.copy() if name.startswith("W") else value[:, 0].copy()
+                      for name, value in parameters.items()}
+
 
 #: Default bound on the output logits |Z_L|.
 MAX_LOGIT = Domain.max_logit
@@ -164,28 +252,37 @@ MAX_MAGNITUDE = Domain.max_magnitude
 MAX_INPUT = Domain.max_input
 
 
-def sample_case(net: MLP, seed: int | Sequence[int], domain: Domain = Domain()
-                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """One case ``(X, Y, parameters)`` for ``net`` in ``domain``, drawn with ``seed``.
+def sample_case(net: MLP, seed: int | Sequence[int], domain: Domain = Domain(), *,
+                layout: str = DataShape.layout, labels: str = DataShape.labels) -> Case:
+    """One case ``(X, Y, parameters)`` for ``net`` in ``domain``, drawn with ``seed``, in
+    the ``layout`` and with the ``labels`` your code expects (see :class:`DataShape`).
 
     Continuous values (a normal distribution clipped at 3 sigma and scaled to each
     bound): no ties, no exact zeros, hence no exact kinks; the same seed gives the same
-    case.
+    case, in every shape.
 
     >>> from gcverify import MLP
     >>> a = sample_case(MLP((2, 1)), 3)
     >>> b = sample_case(MLP((2, 1)), 3)
     >>> bool(np.array_equal(a[0], b[0]))
     True
+    >>> X, Y, p = sample_case(MLP((2, 1)), 3, labels="matrix")   # the L-layer course's
+    >>> Y.shape == (1, X.shape[1]), Y.dtype
+    (True, dtype('float64'))
+    >>> X, y, p = sample_case(MLP((4, 5, 3)), 3, layout="rows")  # CS231n's
+    >>> X.shape[1], y.shape == (X.shape[0],), p["W1"].shape, p["b1"].shape
+    (4, True, (4, 5), (5,))
     """
+    wanted = DataShape(layout, labels)
     rng = np.random.default_rng(seed)
     drawn = {name: generic_array(rng, shape, domain.max_magnitude)
              for name, shape in zip(net.layout.names, net.layout.shapes)}
     m = int(rng.integers(domain.min_examples, domain.max_examples + 1))
     X = generic_array(rng, (net.layer_dims[0], m), domain.max_input)
-    n_out = net.layer_dims[-1]
-    Y = rng.integers(0, 2, size=(m,) if n_out == 1 else (n_out, m))
-    return X, Y, bound_logits(net, X, Y, drawn, domain.max_logit)
+    size, largest = wanted.drawn_labels(net.layer_dims[-1], m)
+    Y = rng.integers(0, largest + 1, size=size)
+    # The logits are bounded in the column layout, where net.forward computes them.
+    return wanted.case(X, Y, bound_logits(net, X, Y, drawn, domain.max_logit))
 
 
 def generic_array(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:

@@ -7,6 +7,9 @@ the strategy is built, and a ``repr`` that shows only what you changed.
   widths, hidden activations and cost form;
 * :func:`parameters` and :func:`batches` draw its parameters and a batch ``(X, Y)``;
 * :func:`cases` draws ``(X, Y, parameters)`` for one architecture, inside the domain;
+  ``batches`` and ``cases`` draw them in the shapes your code expects (``layout``,
+  ``labels``: :class:`~gcverify.sampling.DataShape`), so that they combine with each
+  adapter of :mod:`gcverify.adapters`;
 * :func:`networks` draws all of it as a :class:`Network`, which
   :func:`~gcverify.check_backprop` takes directly: ``check_backprop(*network)``;
   ``min_coverage`` keeps only networks whose every block's gradient coverage (the
@@ -54,6 +57,8 @@ from gcverify.sampling import (
     MAX_LOGIT,
     MAX_MAGNITUDE,
     Architectures,
+    Case,
+    DataShape,
     Domain,
     bound_logits,
     choices,
@@ -75,8 +80,7 @@ __all__ = [
 ]
 
 _D = Domain
-#: ``(X, Y, parameters)``.
-Case = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+_S = DataShape
 
 
 class Network(NamedTuple):
@@ -103,7 +107,7 @@ class _StrategyArgument(InvalidArgument, HypothesisInvalidArgument):
     """Bad strategy argument: catchable as gcverify's or as Hypothesis's InvalidArgument."""
 
 
-_Spec = TypeVar("_Spec", Architectures, Domain)
+_Spec = TypeVar("_Spec", Architectures, Domain, DataShape)
 
 
 def _validated(spec: type[_Spec], values: Mapping[str, Any]) -> _Spec:
@@ -115,7 +119,7 @@ def _validated(spec: type[_Spec], values: Mapping[str, Any]) -> _Spec:
         raise _StrategyArgument(str(error)) from None
 
 
-def _changed(*specs: Architectures | Domain, **extra: Any) -> dict[str, Any]:
+def _changed(*specs: Architectures | Domain | DataShape, **extra: Any) -> dict[str, Any]:
     """The fields that differ from their defaults (for a short repr), in order."""
     changed = {}
     for spec in specs:
@@ -229,30 +233,54 @@ _parameters = _named(_draw_parameters, "parameters", Domain)
 
 def batches(net: MLP, *, min_examples: int = _D.min_examples,
             max_examples: int = _D.max_examples, max_input: float = _D.max_input,
+            layout: str = _S.layout, labels: str = _S.labels,
             generic: bool = False) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
-    """Batches ``(X, Y)`` for ``net``: ``X`` of shape ``(n_x, m)`` within
-    ``max_input``, 0/1 labels ``Y`` of shape ``(m,)`` (one output) or ``(n_out, m)``.
+    """Batches ``(X, Y)`` for ``net``, inputs within ``max_input``, in ``layout`` with
+    ``labels`` (:class:`~gcverify.sampling.DataShape`): by default ``X`` of shape
+    ``(n_x, m)`` and 0/1 labels ``Y`` of shape ``(m,)`` (one output) or ``(n_out, m)``.
 
     >>> X, Y = batches(MLP((3, 1)), min_examples=2, max_examples=2).example()
     >>> X.shape, Y.shape
     ((3, 2), (2,))
+    >>> X, Y = batches(MLP((3, 1)), min_examples=2, max_examples=2, labels="matrix").example()
+    >>> X.shape, Y.shape, Y.dtype
+    ((3, 2), (1, 2), dtype('float64'))
+    >>> X, y = batches(MLP((3, 4)), min_examples=2, max_examples=2, layout="rows").example()
+    >>> X.shape, y.shape, bool(y.max() <= 3)
+    ((2, 3), (2,), True)
     """
     domain = _validated(Domain, {"min_examples": min_examples, "max_examples": max_examples,
                                  "max_input": max_input})
-    return _batches(_network_argument(net), **_changed(domain, generic=generic))
+    shape = _validated(DataShape, locals())
+    return _batches(_network_argument(net), **_changed(domain, shape, generic=generic))
+
+
+def _domain_and_shape(changed: Mapping[str, Any]) -> tuple[Domain, DataShape]:
+    """The :class:`Domain` and the :class:`DataShape` a drawing function was given."""
+    shaping = {name: value for name, value in changed.items()
+               if name in DataShape.__dataclass_fields__}
+    return (Domain(**{name: value for name, value in changed.items() if name not in shaping}),
+            DataShape(**shaping))
+
+
+def _column_batch(draw: Any, net: MLP, domain: Domain, shape: DataShape,
+                  generic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` in the column layout and the labels as ``shape`` draws them: the batch the
+    logits are bounded on, before it takes ``shape``."""
+    m = draw(st.integers(domain.min_examples, domain.max_examples))
+    X = draw(_values((net.layer_dims[0], m), domain.max_input, generic))
+    size, largest = shape.drawn_labels(net.layer_dims[-1], m)
+    Y = draw(hnp.arrays(np.int64, size, elements=st.integers(0, largest)))
+    return X, Y
 
 
 def _draw_batch(draw: Any, net: MLP, *, generic: bool = False,
                 **changed: Any) -> tuple[np.ndarray, np.ndarray]:
-    domain = Domain(**changed)
-    m = draw(st.integers(domain.min_examples, domain.max_examples))
-    X = draw(_values((net.layer_dims[0], m), domain.max_input, generic))
-    n_out = net.layer_dims[-1]
-    Y = draw(hnp.arrays(np.int64, (m,) if n_out == 1 else (n_out, m), elements=st.integers(0, 1)))
-    return X, Y
+    domain, shape = _domain_and_shape(changed)
+    return shape.batch(*_column_batch(draw, net, domain, shape, generic))
 
 
-_batches = _named(_draw_batch, "batches", Domain)
+_batches = _named(_draw_batch, "batches", Domain, DataShape)
 
 
 # --- cases and networks -------------------------------------------------------------------------
@@ -260,34 +288,46 @@ _batches = _named(_draw_batch, "batches", Domain)
 def cases(net: MLP, *, min_examples: int = _D.min_examples,
           max_examples: int = _D.max_examples, max_magnitude: float = _D.max_magnitude,
           max_input: float = _D.max_input, max_logit: float = _D.max_logit,
+          layout: str = _S.layout, labels: str = _S.labels,
           generic: bool = False) -> st.SearchStrategy[Case]:
-    """``(X, Y, parameters)`` for ``net``, inside the :class:`~gcverify.sampling.Domain`.
+    """``(X, Y, parameters)`` for ``net``, inside the :class:`~gcverify.sampling.Domain`,
+    in ``layout`` with ``labels`` (:class:`~gcverify.sampling.DataShape`).
 
     When the drawn output logits exceed ``max_logit``, the output layer (``WL``,
     ``bL``) is scaled down so that ``max |Z_L| = max_logit``; everything else is as
-    drawn. Use this to check *your* backprop on the shapes of your network. With
-    ``generic=True`` each case is :func:`gcverify.sampling.sample_case` of a drawn seed.
+    drawn. Use this to check *your* backprop on the shapes of your network: ``net``
+    gives the widths (and the activations the logits are bounded with), ``layout`` and
+    ``labels`` the shapes your code expects. With ``generic=True`` each case is
+    :func:`gcverify.sampling.sample_case` of a drawn seed.
 
     >>> X, Y, p = cases(MLP((4, 5, 3, 1)), max_logit=1.0).example()
     >>> bool(np.abs(MLP((4, 5, 3, 1)).forward(X, Y, p)[1][-4]).max() <= 1.0 + 1e-12)
     True
+    >>> X, Y, p = cases(MLP((4, 5, 3, 1)), labels="matrix").example()  # compute_cost's
+    >>> Y.shape == (1, X.shape[1])
+    True
+    >>> X, y, p = cases(MLP((4, 5, 3)), layout="rows").example()  # CS231n's
+    >>> X.shape[1], y.shape == (X.shape[0],), p["W1"].shape, p["b1"].shape
+    (4, True, (4, 5), (5,))
     """
     domain = _validated(Domain, locals())
-    return _cases(_network_argument(net), **_changed(domain, generic=generic))
+    shape = _validated(DataShape, locals())
+    return _cases(_network_argument(net), **_changed(domain, shape, generic=generic))
 
 
 def _draw_case(draw: Any, net: MLP, *, generic: bool = False,
                **changed: Any) -> Case:
-    domain = Domain(**changed)
+    domain, shape = _domain_and_shape(changed)
     if generic:
-        return sample_case(net, draw(st.integers(0, 2**63 - 1)), domain)
+        return sample_case(net, draw(st.integers(0, 2**63 - 1)), domain,
+                           layout=shape.layout, labels=shape.labels)
     drawn = draw(_parameters(net, max_magnitude=domain.max_magnitude))
-    X, Y = draw(_batches(net, min_examples=domain.min_examples,
-                         max_examples=domain.max_examples, max_input=domain.max_input))
-    return X, Y, bound_logits(net, X, Y, drawn, domain.max_logit)
+    X, Y = _column_batch(draw, net, domain, shape, generic=False)
+    # The logits are bounded in the column layout, where net.forward computes them.
+    return shape.case(X, Y, bound_logits(net, X, Y, drawn, domain.max_logit))
 
 
-_cases = _named(_draw_case, "cases", Domain)
+_cases = _named(_draw_case, "cases", Domain, DataShape)
 
 
 def networks(*, min_depth: int = _A.min_depth, max_depth: int = _A.max_depth,

@@ -1,9 +1,11 @@
 """``gcverify mutate`` on the examples, as their docstrings write the command lines: the
 row-major and class-based examples fully (every function their campaigns mutate, no
-survivor), the others once each with one example per mutant."""
+survivor; the row-major example's four functions in one command, ``--mutate`` repeated),
+the others once each with one example per mutant."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from gcverify.cli import cli
-from tests.test_examples_cli import command_lines
+from gcverify.loading import load_module
+from gcverify.mutation.engine import mutate_function
+from tests.test_examples_cli import EXAMPLES, command_lines
 
 # Few examples per mutant keep the runs short; every mutant here is killed on the first.
 SMALL = ["--examples", "1", "--jobs", "2", "--no-progress"]
@@ -38,25 +42,39 @@ def row_major_and_class_based(tmp_path_factory) -> dict[str, dict[str, Any]]:
 
 def test_row_major_and_class_based_have_no_survivor(row_major_and_class_based):
     functions = {report["target"]["label"] for report in row_major_and_class_based.values()}
-    assert functions == {"row_major.py::loss", "row_major.py::affine_backward",
-                         "row_major.py::relu_backward", "row_major.py::softmax_loss",
+    assert functions == {"row_major.py::loss, affine_backward, relu_backward, softmax_loss",
                          "class_based.py::TwoLayerNet.loss"}
     for report in row_major_and_class_based.values():
         assert report["exit_code"] == 0, report["stdout"]
         assert report["summary"]["survived"] == 0 and "Survivors: none." in report["stdout"]
 
 
-@pytest.mark.parametrize("example", ["row_major", "class_based"])
-def test_at_least_30_mutants_over_8_families(row_major_and_class_based, example):
-    mutants = [m for label, report in row_major_and_class_based.items()
-               if label.startswith(example) for m in report["mutants"]]
-    assert len(mutants) >= 30 and len({m["family"] for m in mutants}) >= 8
+def test_one_command_makes_at_least_30_mutants_over_8_families(row_major_and_class_based):
+    assert {label.split("-")[0] for label in row_major_and_class_based} == \
+        {"row_major", "class_based"}
+    for report in row_major_and_class_based.values():
+        mutants = report["mutants"]
+        assert len(mutants) >= 30 and len({m["family"] for m in mutants}) >= 8
+
+
+def test_repeated_mutate_makes_every_mutant_of_each_function(row_major_and_class_based):
+    """The four-function campaign runs exactly the mutants of the four functions, each
+    mutated alone (the ids cover the function's name), and each in its own lines."""
+    report = row_major_and_class_based["row_major-0"]
+    names = ("loss", "affine_backward", "relu_backward", "softmax_loss")
+    assert report["target"]["function"] == ", ".join(names)
+    module = load_module(EXAMPLES / "row_major.py")
+    alone = {name: {m.id for m in mutate_function(getattr(module, name))} for name in names}
+    assert {m["id"] for m in report["mutants"]} == set().union(*alone.values())
+    for mutant in report["mutants"]:
+        function = getattr(module, next(n for n in names if mutant["id"] in alone[n]))
+        lines, first = inspect.getsourcelines(function)
+        assert first <= mutant["line"] < first + len(lines)
 
 
 def test_the_mutants_are_checked_through_the_functions_that_call_them(
         row_major_and_class_based):
-    report = next(r for r in row_major_and_class_based.values()
-                  if r["target"]["function"] == "affine_backward")
+    report = row_major_and_class_based["row_major-0"]
     assert report["target"]["forward"] == "loss (loss-and-grads)"
     assert report["target"]["examples"].startswith("random 4-5-3 networks (m in 2..6, "
                                                    "examples in rows")

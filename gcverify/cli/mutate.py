@@ -85,13 +85,13 @@ def mutate(file: str | None, n_examples: int, output: str,
     Without FILE: the notebook's backward_propagation_n, checked against
     forward_propagation_n on its test case and random 4-5-3-1 networks. With FILE:
     its functions named as for gcverify check; the backward pass (or the function
-    returning the grads) is mutated, or the function --mutate names, checked through
-    the functions that call it.
+    returning the grads) is mutated, or the functions --mutate names (repeat it for
+    several), checked through the functions that call them.
 
     \b
     Examples:
       gcverify mutate net.py --convention loss-and-grads --forward loss \\
-          --layers 4,5,3 --layout rows --mutate affine_backward
+          --layers 4,5,3 --layout rows --mutate loss --mutate affine_backward
       gcverify mutate net.py --convention model --model "TwoLayerNet(4, 5, 3)" \\
           --case make_data
 
@@ -223,7 +223,7 @@ def _probe(request: TargetOptions) -> None:
 def print_campaign(result: CampaignResult, written: dict[str, Path]) -> None:
     """The campaign's summary, family table and survivors, as ``gcverify mutate`` prints."""
     target, counts = result.target, result.counts
-    click.echo(f"Mutation testing {target.source.name} ({target.source.path}, line "
+    click.echo(f"Mutation testing {target.function_names} ({target.source.path}, line "
                f"{target.source.first_line}), checked against {target.forward_name}")
     click.echo(f"{counts.total} mutants, {result.n_examples} examples each, seed "
                f"{result.seed}, {int(result.timing.get('jobs', 1))} jobs, "

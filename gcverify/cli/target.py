@@ -108,10 +108,13 @@ _OPTIONS = (
 )
 
 mutate_option = click.option(
-    "--mutate", metavar="NAME",
+    "--mutate", metavar="NAME", multiple=True,
+    # Not given, it is None (as TargetOptions's default), not click's empty tuple.
+    callback=lambda context, parameter, names: names or None,
     help="The function to mutate: a top-level function of FILE or Class.method (e.g. "
-         "affine_backward, TwoLayerNet.loss, compute_cost)  [default: the backward pass, "
-         "or the function returning the grads]")
+         "affine_backward, TwoLayerNet.loss, compute_cost); repeat it to mutate several "
+         "in one campaign (--mutate loss --mutate affine_backward)  [default: the "
+         "backward pass, or the function returning the grads]")
 
 
 def target_options(command: F) -> F:
@@ -138,7 +141,7 @@ class TargetOptions:
     lambd: float | None = None
     keep_prob: float | None = None
     layout: str = "columns"
-    mutate: str | None = None
+    mutate: tuple[str, ...] | None = None
 
     @classmethod
     def from_values(cls, file: str | None, values: Mapping[str, Any], seed: int

@@ -68,7 +68,7 @@ from gcverify.mutation.baseline import (
     run_baseline,
 )
 from gcverify.mutation.distributed import portable_namespace, run_on_executor
-from gcverify.mutation.engine import Mutant, mutate
+from gcverify.mutation.engine import Mutant
 from gcverify.mutation.examples import Example
 from gcverify.mutation.isolation import run_isolated, start_method
 from gcverify.mutation.operators import OPERATORS, Operator
@@ -85,6 +85,7 @@ from gcverify.mutation.results import (
     Outcome,
 )
 from gcverify.mutation.shrinking import shrunk
+from gcverify.mutation.source import FunctionSource
 from gcverify.mutation.targets import Target
 from gcverify.options import CheckOptions
 from gcverify.result import GradCheckResult
@@ -106,8 +107,9 @@ _TIME_FLOOR = 5.0
 @dataclass(frozen=True)
 class _Job:
     """What every child needs (forked, or cloudpickled to a Dask worker: no open file or
-    lock): a mutant replaces ``mutated`` in a copy of ``namespace``, ``build`` makes the
-    passes of that copy; ``baseline`` and ``costs`` are the original pair's results."""
+    lock): a mutant replaces its function (``mutated``, or the name ``also`` pairs with
+    the mutant's source) in a copy of ``namespace``, ``build`` makes the passes of that
+    copy; ``baseline`` and ``costs`` are the original pair's results."""
 
     forward: Callable[..., Any]
     original: Callable[..., Any]
@@ -122,6 +124,7 @@ class _Job:
     costs: tuple[np.ndarray, ...]
     layout: str
     reached: tuple[np.ndarray, ...] = ()
+    also: tuple[tuple[str, FunctionSource], ...] = ()
 
     @classmethod
     def of(cls, target: Target, baseline: Baseline, options: CheckOptions,
@@ -129,7 +132,7 @@ class _Job:
         assert target.build is not None  # Target.__post_init__ sets it
         return cls(target.forward, target.backward, target.namespace, baseline.examples,
                    baseline.analytic, options, Equivalence(), memory_limit, target.mutated,
-                   target.build, baseline.costs, target.layout, baseline.reached)
+                   target.build, baseline.costs, target.layout, baseline.reached, target.also)
 
     @property
     def unreached(self) -> np.ndarray:
@@ -238,10 +241,11 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
     with catching_interrupts():
         try:
             if mutants is None:
-                mutants = mutate(target.source, operators=operators)
+                mutants = target.mutants(operators)
             mutants = tuple(mutants)
             if on_phase is not None:
-                on_phase(f"checking the original {target.source.name} on {examples} examples")
+                on_phase(f"checking the original {target.function_names} on {examples} "
+                         "examples")
             baseline = run_baseline(
                 target, examples, check_options, memory_limit=memory_limit, argv=argv,
                 time_limit=time_limit if time_limit is not None else DEFAULT_TIME_LIMIT)
@@ -303,7 +307,7 @@ def unstarted_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
                          memory_limit if memory_limit is not None else default_memory_limit(jobs),
                          _checked_alone(check_options))
     if mutants is None:
-        mutants = mutate(target.source, operators=operators)
+        mutants = target.mutants(operators)
     return settings.result(tuple(mutants), started=time.perf_counter())
 
 
@@ -354,8 +358,9 @@ def _evaluate(job: _Job, mutant: Mutant) -> Evaluation:
     """Check ``mutant`` on every example (runs in a child process), through the passes
     built from a namespace where it replaces its function."""
     with quiet():
-        mutated = job.build(namespace_with(job.namespace, job.mutated,
-                                           mutant.compile(job.namespace)))
+        names = {source: name for name, source in job.also}
+        name = names.get(mutant.original, job.mutated)
+        mutated = job.build(namespace_with(job.namespace, name, mutant.compile(job.namespace)))
         runs, first_failure = [], None
         for index, (X, Y, parameters) in enumerate(job.examples):
             run, result = _run_example(job, mutated, index, X, Y, parameters)

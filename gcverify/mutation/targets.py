@@ -8,9 +8,9 @@ builds the forward and backward pass in one of the conventions of
 :mod:`gcverify.conventions`; the function mutated is the backward pass (or the
 function returning the grads) unless ``mutate`` names another: a layer function
 (``affine_backward``) the backward calls, a method (``TwoLayerNet.loss``), a cost
-function (``compute_cost``). :func:`unloaded_file_target` describes the same target
-from the file's text alone, for the report of a campaign that Ctrl-C stopped before
-the file was imported.
+function (``compute_cost``), or several of them (one campaign mutates each in turn).
+:func:`unloaded_file_target` describes the same target from the file's text alone, for
+the report of a campaign that Ctrl-C stopped before the file was imported.
 
 A mutant is checked through the target's :attr:`Target.build` step: the mutant
 replaces its function in a copy of the module's namespace on which every function and
@@ -39,6 +39,7 @@ from gcverify.conventions import MODEL_NAME, Convention
 from gcverify.errors import GCVerifyError, invalid_argument
 from gcverify.loading import load_function, load_module, resolve
 from gcverify.models import notebook as nb
+from gcverify.mutation.engine import Mutant, mutate
 from gcverify.mutation.examples import (
     CaseExamples,
     ExampleSource,
@@ -46,6 +47,7 @@ from gcverify.mutation.examples import (
     NetworkExamples,
     NotebookExamples,
 )
+from gcverify.mutation.operators import OPERATORS, Operator
 from gcverify.mutation.source import FunctionSource
 
 __all__ = ["Build", "MutatedBackward", "Target", "file_examples", "file_target",
@@ -67,7 +69,8 @@ class Target:
     as the backward); ``forward`` and ``backward`` are the original ones. ``layout``
     says where an example's batch is (``"columns"`` or ``"rows"``), for shrinking a
     killing example; ``checked_against`` is shown in reports (default: the forward's
-    name). ``seed`` is the examples' seed, shown in reports.
+    name). ``seed`` is the examples' seed, shown in reports. ``also`` holds further
+    functions the same campaign mutates, as ``(name in namespace, source)`` pairs.
 
     >>> from gcverify.mutation.examples import NotebookExamples
     >>> t = Target.from_functions(nb.forward_propagation_n, nb.backward_propagation_n,
@@ -87,6 +90,7 @@ class Target:
     build: Build | None = field(default=None, repr=False, compare=False)
     layout: str = "columns"
     checked_against: str = ""
+    also: tuple[tuple[str, FunctionSource], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if not self.mutated:
@@ -113,6 +117,25 @@ class Target:
                    mutated=backward.__qualname__)
 
     @property
+    def sources(self) -> tuple[tuple[str, FunctionSource], ...]:
+        """Each mutated function: its name in the namespace, and its source."""
+        return ((self.mutated, self.source), *self.also)
+
+    @property
+    def function_names(self) -> str:
+        """The mutated functions' names, as reports show them.
+
+        >>> notebook_target().function_names
+        'backward_propagation_n'
+        """
+        return ", ".join(source.name for _, source in self.sources)
+
+    def mutants(self, operators: Sequence[Operator] = OPERATORS) -> tuple[Mutant, ...]:
+        """Every mutant of every mutated function, function by function."""
+        return tuple(mutant for _, source in self.sources
+                     for mutant in mutate(source, operators=operators))
+
+    @property
     def forward_name(self) -> str:
         if self.checked_against:
             return self.checked_against
@@ -125,8 +148,8 @@ class Target:
 
     def summary(self) -> str:
         """One line: which function of which file, checked against which forward."""
-        return (f"{self.source.path}::{self.source.name} (line {self.source.first_line}), "
-                f"checked against {self.forward_name}")
+        return (f"{self.source.path}::{self.function_names} (line "
+                f"{self.source.first_line}), checked against {self.forward_name}")
 
 
 @dataclass(frozen=True)
@@ -161,13 +184,14 @@ def file_target(path: str | Path, *, forward: str | None = None,
                 backward: str | None = None, case: str | None = None,
                 layers: Sequence[int] | None = None, batch: int | None = None,
                 seed: int = 0, convention: Convention | None = None,
-                layout: str = "columns", mutate: str | None = None) -> Target:
+                layout: str = "columns", mutate: str | Sequence[str] | None = None) -> Target:
     """The functions of the file at ``path``, in a convention.
 
     ``convention`` names the functions and how they are called (by default the
     notebook's, with ``forward`` and ``backward``); ``mutate`` names the function to
     mutate (default: the backward pass, or the function returning the grads), a
-    top-level function or ``Class.method`` defined in the file. Examples come either
+    top-level function or ``Class.method`` defined in the file, or a sequence of them
+    (each is mutated in turn; the first is :attr:`Target.source`). Examples come either
     from ``case`` (the name of a function in the file returning ``(X, Y, parameters)``,
     or ``(X, y)`` in the model convention, whose own parameters complete it: see
     :class:`CaseExamples`) or from ``layers`` (random networks of those widths, with
@@ -188,16 +212,32 @@ def file_target(path: str | Path, *, forward: str | None = None,
     module = load_module(path)
     namespace = vars(module)
     backprop = convention.build(namespace)
-    option, name = ("mutate", mutate) if mutate is not None else _checked_option(convention)
-    function = _defined_function(module, path, option, name, convention)
-    source = FunctionSource.from_function(function, path=str(path))
+    if mutate is not None:
+        option, names = "mutate", _names(mutate)
+    else:
+        option, checked = _checked_option(convention)
+        names = (checked,)
+    functions = [_defined_function(module, path, option, name, convention) for name in names]
+    mutated = [(f.__qualname__, FunctionSource.from_function(f, path=str(path)))
+               for f in functions]
     examples = file_examples(module, path, convention, case=case, layers=layers,
                              batch=batch, seed=seed, layout=layout)
-    return Target(forward=backprop.forward, backward=backprop.backward, source=source,
+    return Target(forward=backprop.forward, backward=backprop.backward, source=mutated[0][1],
                   examples=examples, namespace=namespace,
-                  label=f"{Path(path).name}::{function.__qualname__}", seed=seed,
-                  mutated=function.__qualname__, build=convention.build, layout=layout,
-                  checked_against=convention.label)
+                  label=f"{Path(path).name}::{', '.join(name for name, _ in mutated)}",
+                  seed=seed, mutated=mutated[0][0], build=convention.build, layout=layout,
+                  checked_against=convention.label, also=tuple(mutated[1:]))
+
+
+def _names(mutate: str | Sequence[str]) -> tuple[str, ...]:
+    """``mutate`` as a tuple of distinct names: one name, or several."""
+    names = (mutate,) if isinstance(mutate, str) else tuple(mutate)
+    if not names or not all(isinstance(name, str) for name in names) \
+            or len(set(names)) < len(names):
+        raise invalid_argument("mutate", mutate, "is not a name or a sequence of distinct "
+                               "names", "pass e.g. mutate='affine_backward' or "
+                               "mutate=('loss', 'affine_backward')")
+    return names
 
 
 def file_examples(module: types.ModuleType, path: str | Path, convention: Convention, *,
@@ -282,7 +322,8 @@ def unloaded_file_target(path: str | Path, *, forward: str | None = None,
                          backward: str | None = None, case: str | None = None,
                          layers: Sequence[int] | None = None, batch: int | None = None,
                          seed: int = 0, convention: Convention | None = None,
-                         layout: str = "columns", mutate: str | None = None) -> Target:
+                         layout: str = "columns", mutate: str | Sequence[str] | None = None
+                         ) -> Target:
     """What :func:`file_target` describes, read from the file's text without running it.
 
     Its source and mutants are the ones the file's text gives; its functions only carry
@@ -296,8 +337,10 @@ def unloaded_file_target(path: str | Path, *, forward: str | None = None,
     ('forward_propagation_n', 'backward_propagation_n')
     """
     convention = _convention(convention, forward, backward)
-    name = mutate if mutate is not None else _static_name(convention)
-    source = FunctionSource.from_file(path, name, shown_as=str(path))
+    names = _names(mutate) if mutate is not None else (_static_name(convention),)
+    sources = [(name, FunctionSource.from_file(path, name, shown_as=str(path)))
+               for name in names]
+    name, source = sources[0]
     examples: ExampleSource
     if case is not None:
         examples = CaseExamples(_not_loaded(case), seed=seed)
@@ -305,8 +348,9 @@ def unloaded_file_target(path: str | Path, *, forward: str | None = None,
         examples = NetworkExamples(tuple(layers or ()), seed=seed, batch=batch, layout=layout)
     forward_name = convention.forward or convention.label
     return Target(forward=_not_loaded(forward_name), backward=_not_loaded(name), source=source,
-                  examples=examples, namespace={}, label=f"{Path(path).name}::{name}",
-                  seed=seed, mutated=name, layout=layout,
+                  examples=examples, namespace={},
+                  label=f"{Path(path).name}::{', '.join(names)}", seed=seed, mutated=name,
+                  layout=layout, also=tuple(sources[1:]),
                   checked_against=convention.label if convention.name != "notebook" else "")
 
 

@@ -118,9 +118,9 @@ def render_html(result: CampaignResult) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"/>',
-        f"<title>gcverify mutation report: {_e(target.source.name)}</title>",
+        f"<title>gcverify mutation report: {_e(target.function_names)}</title>",
         f"<style>{_STYLE}</style></head><body><main>",
-        f"<h1>Mutation testing of <code>{_e(target.source.name)}</code></h1>",
+        f"<h1>Mutation testing of <code>{_e(target.function_names)}</code></h1>",
         f'<p class="where"><code>{_e(target.source.path)}</code>, line '
         f"{target.source.first_line}, checked against <code>{_e(target.forward_name)}</code>"
         "</p>",

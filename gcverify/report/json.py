@@ -173,7 +173,7 @@ def report_document(result: CampaignResult) -> dict[str, Any]:
         "target": {
             "label": target.label,
             "path": target.source.path,
-            "function": target.source.name,
+            "function": target.function_names,
             "line": target.source.first_line,
             "forward": target.forward_name,
             "examples": target.example_description,

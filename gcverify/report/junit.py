@@ -48,11 +48,11 @@ def render_junit(result: CampaignResult) -> str:
                         failures=str(survived), errors="0", skipped=str(skipped),
                         time=total_seconds)
     suite = ET.SubElement(suites, "testsuite",
-                          name=f"gcverify.mutation.{result.target.source.name}",
+                          name=f"gcverify.mutation.{result.target.function_names}",
                           tests=suites.get("tests", "0"), failures=str(survived), errors="0",
                           skipped=str(skipped), time=total_seconds)
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("target", f"{result.target.source.path}::{result.target.source.name}"),
+    for name, value in (("target", f"{result.target.source.path}::{result.target.function_names}"),
                         ("seed", str(result.seed)), ("examples", str(result.n_examples)),
                         ("score", percent(result.score)),
                         ("interrupted", str(result.interrupted).lower())):

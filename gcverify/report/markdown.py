@@ -62,7 +62,7 @@ def render_markdown(result: CampaignResult) -> str:
     target, counts = result.target, result.counts
     options = result.check_options
     where = inline_code(target.source.path)
-    lines = [f"## Mutation testing of {inline_code(target.source.name)} ({where})", ""]
+    lines = [f"## Mutation testing of {inline_code(target.function_names)} ({where})", ""]
     if headline_tone(result) == "warn":
         lines += ["> [!WARNING]", f"> **{markdown_text(headline(result))}**", ""]
     else:
@@ -80,8 +80,9 @@ def render_markdown(result: CampaignResult) -> str:
         "the gradient "
         f"check alone caught {percent(result.check_score)} of the mutants that ran without "
         "error.", "",
-        f"Each mutant of {inline_code(target.source.name)} (line {target.source.first_line}) was "
-        f"checked against {inline_code(target.forward_name)} with `check_backprop` (threshold "
+        f"Each mutant of {inline_code(target.function_names)} (line "
+        f"{target.source.first_line}) was checked against {inline_code(target.forward_name)} "
+        f"with `check_backprop` (threshold "
         f"{options.threshold}, method {markdown_text(str(options.method))}) on "
         f"{result.n_examples} examples: {markdown_text(target.example_description)}. Seed "
         f"{result.seed}, gcverify {markdown_text(result.tool_version)}.", "",

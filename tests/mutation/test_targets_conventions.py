@@ -102,6 +102,28 @@ def test_what_cannot_be_mutated_is_named(tmp_path, files, mutated, message):
     assert message.replace("{path}", str(path)) in str(raised.value)
 
 
+def test_several_functions_are_mutated_in_one_target_loaded_or_not():
+    layers = ("loss", "affine_backward", "relu_backward")
+    loaded = target("row_major", layers, **ROW_MAJOR)
+    unloaded = unloaded_file_target(EXAMPLES / "row_major.py", mutate=layers, **ROW_MAJOR)
+    for made in (loaded, unloaded):
+        assert [name for name, _ in made.sources] == list(layers)
+        assert made.label == "row_major.py::loss, affine_backward, relu_backward"
+        assert made.function_names == "loss, affine_backward, relu_backward"
+        assert made.mutated == "loss" and made.source.name == "loss"
+    alone = [m for name in layers for m in target("row_major", name, **ROW_MAJOR).mutants()]
+    assert [m.id for m in loaded.mutants()] == [m.id for m in alone]
+    # Unloaded, a source has no numpy alias: ``np.zeros_like(x)`` mutants read ``0``, so
+    # some ids differ; the mutants are the same ones.
+    assert [m.description for m in unloaded.mutants()] == [m.description for m in alone]
+
+
+@pytest.mark.parametrize("mutated", [(), ("loss", "loss"), ("loss", 3)])
+def test_mutate_must_name_distinct_functions(mutated):
+    with pytest.raises(InvalidArgument, match="is not a name or a sequence of distinct names"):
+        target("row_major", mutated, **ROW_MAJOR)
+
+
 def test_an_unloaded_model_target_reads_the_method_from_the_text():
     made = unloaded_file_target(EXAMPLES / "class_based.py", **MODEL)
     assert (made.source.name, made.mutated, made.forward_name) == (
