@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy  # noqa: F401  (pytester's in-process runs cannot import numpy a second time)
-
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "docs" / "ci-recipe.md"
 # The recipe's module names for the code under test, and the example each one is.
@@ -36,5 +34,7 @@ def test_the_recipes_property_tests_pass_on_the_examples(pytester, monkeypatch):
     for module, example in MODULES.items():
         (pytester.path / f"{module}.py").write_text((ROOT / "examples" / f"{example}.py")
                                                     .read_text())
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    # In a subprocess, as a user's CI runs it: an in-process run would share (and, once
+    # over, drop) the modules other pytester runs of this session imported.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)

@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy  # noqa: F401  (pytester's in-process runs cannot import numpy a second time)
 import pytest
 
+from tests.test_ci_recipe import RECIPE, recipe_files
+
 USER_TESTS = '''
 import numpy as np
 import pytest
+
+from tests.test_ci_recipe import RECIPE, recipe_files
 from gcverify.models import notebook as nb
 
 X, Y, P = nb.gradient_check_n_test_case()
@@ -97,6 +101,8 @@ def test_marker_is_registered(pytester):
 def test_bad_marker_arguments_are_rejected(pytester, marker, message):
     pytester.makepyfile(f'''
 import pytest
+
+from tests.test_ci_recipe import RECIPE, recipe_files
 @pytest.mark.{marker}
 def test_x(gradcheck):
     pass
@@ -143,6 +149,8 @@ def test_plugin_module_imports_nothing_heavy():
 
 GIVEN_TESTS = '''
 import pytest
+
+from tests.test_ci_recipe import RECIPE, recipe_files
 from hypothesis import given, settings
 from gcverify import MLP
 from gcverify.strategies import cases, networks
@@ -190,6 +198,8 @@ def test_one_fixture_object_serves_every_test_and_each_marker_applies_at_the_cal
     pytester.makepyfile('''
 import pytest
 
+from tests.test_ci_recipe import RECIPE, recipe_files
+
 SEEN = []
 
 def test_first(gradcheck):
@@ -211,22 +221,15 @@ def test_third(gradcheck):
 
 # --- the CI recipe's code, as docs/ci-recipe.md gives it --------------------------------------
 
-RECIPE = Path(__file__).resolve().parents[1] / "docs" / "ci-recipe.md"
 NOTEBOOK_STYLE = Path(__file__).resolve().parents[1] / "examples" / "notebook_style.py"
-
-
-def recipe_files() -> dict[str, str]:
-    """The recipe's Python blocks, by the file name on their first line."""
-    blocks = re.findall(r"```python\n# (\S+)\n(.*?)```", RECIPE.read_text(), re.S)
-    return {name: code for name, code in blocks}
 
 
 def test_the_ci_recipe_runs_as_written_and_its_failure_shows_the_minimal_example(
         pytester, monkeypatch):
+    # The notebook-style half of the recipe (tests/test_ci_recipe.py runs all of it).
     files = recipe_files()
-    assert sorted(files) == ["conftest.py", "test_backprop.py"]
-    for name, code in files.items():
-        pytester.path.joinpath(name).write_text(code)
+    for name in ("conftest.py", "test_backprop.py"):
+        pytester.path.joinpath(name).write_text(files[name])
     network = NOTEBOOK_STYLE.read_text()
     pytester.path.joinpath("mynet.py").write_text(network)
     monkeypatch.setenv("GCVERIFY_HYPOTHESIS_PROFILE", "ci")
