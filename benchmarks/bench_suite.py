@@ -1,4 +1,4 @@
-"""The default test suite (``-m "not slow"``) before issue 9's refactoring and now, side by side.
+"""The default test suite (``-m "not slow"``) before issue 9's refactoring and now, in one run.
 
 Run:  python benchmarks/bench_suite.py [--before REV] [--after REV]
 
@@ -69,7 +69,7 @@ def run_suite(checkout: Path, report: Path) -> float:
     return time.perf_counter() - start
 
 
-def test_times(report: Path) -> dict[str, float]:
+def times_per_test(report: Path) -> dict[str, float]:
     """Each test's time in seconds, by ``classname::name``, from a JUnit XML report."""
     cases = ElementTree.parse(report).getroot().iter("testcase")
     return {f"{case.get('classname')}::{case.get('name')}": float(case.get("time", 0.0))
@@ -88,8 +88,8 @@ def main() -> None:
                 checkout(arguments.after, Path(folder) / "after") as after:
             wall_before = run_suite(before, Path(folder) / "before.xml")
             wall_now = run_suite(after, Path(folder) / "now.xml")
-        times_before = test_times(Path(folder) / "before.xml")
-        times_now = test_times(Path(folder) / "now.xml")
+        times_before = times_per_test(Path(folder) / "before.xml")
+        times_now = times_per_test(Path(folder) / "now.xml")
     common = times_before.keys() & times_now.keys()
     same_before = sum(times_before[name] for name in common)
     same_now = sum(times_now[name] for name in common)
@@ -99,7 +99,8 @@ def main() -> None:
           f"{same_before:.1f} s |")
     print(f"| after ({arguments.after or 'this checkout'}) | {len(times_now)} | "
           f"{wall_now:.1f} s | {same_now:.1f} s |")
-    print(f"\nthe same tests, after / before: {same_now / same_before:.2f}")
+    if same_before > 0:
+        print(f"\nthe same tests, after / before: {same_now / same_before:.2f}")
     slower = sorted(common, key=lambda name: times_before[name] - times_now[name])[:SHOWN]
     print(f"\nthe {SHOWN} tests that gained most (before -> after):")
     for name in slower:

@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
 from typing import Any
 
-from gcverify.executors import ExecutorLost, ExecutorUnavailable, WorkerKilled, usable_cores
+from gcverify.executors import ExecutorLost, ExecutorUnavailable, WorkerKilled
+from gcverify.parallel import available_cores
 
 __all__ = ["CONNECT_TIMEOUT", "DaskExecutor", "dask_executor", "dask_installed"]
 
@@ -179,7 +180,7 @@ def dask_executor(*, scheduler: str | None = None,
     with _quiet_dask(), dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
         cluster = None
         if scheduler is None:
-            cluster = LocalCluster(n_workers=workers or usable_cores(), threads_per_worker=1,
+            cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1,
                                    processes=True, dashboard_address=None,
                                    # no dashboard, and its HTTP server on a free port
                                    # (8787 may be another scheduler's)

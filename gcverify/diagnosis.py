@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["diagnose_mismatch", "format_factor", "is_transposed"]
+__all__ = ["diagnose_mismatch", "format_factor", "is_transposed", "transposed_diagnosis"]
 
 
 def diagnose_mismatch(key: str, norm_g: float, norm_n: float, norm_e: float, scale: float | None,
@@ -39,6 +39,15 @@ def diagnose_mismatch(key: str, norm_g: float, norm_n: float, norm_e: float, sca
         return f"{key} ≈ {format_factor(scale)} × numerical ({kind})"
     return (f"{key} does not match numerical, and not by a common factor (best fit "
             f"{format_factor(scale)} ×, leaving {residual / norm_g:.0%} unexplained)")
+
+
+def transposed_diagnosis(key: str) -> str:
+    """What a square block that equals the numerical one transposed is called.
+
+    >>> transposed_diagnosis("dW2")
+    'dW2 = numerical transposed (a transposed gradient)'
+    """
+    return f"{key} = numerical transposed (a transposed gradient)"
 
 
 def is_transposed(analytic: np.ndarray, numerical: np.ndarray, tolerance: float) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from gcverify.errors import GCVerifyError, invalid_argument
+from gcverify.parallel import available_cores
 
 __all__ = [
     "EXECUTORS",
@@ -45,7 +45,6 @@ __all__ = [
     "local_executor",
     "open_executor",
     "run_tasks",
-    "usable_cores",
 ]
 
 T = TypeVar("T")
@@ -64,18 +63,6 @@ class ExecutorLost(Exception):
     """The executor went away (a Dask scheduler stopped, a pool's process was killed)."""
 
 
-def usable_cores() -> int:
-    """The number of cores this process may run on.
-
-    >>> usable_cores() >= 1
-    True
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _check_jobs(jobs: int | None) -> None:
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise invalid_argument("jobs", jobs, "is not a positive integer", "pass e.g. jobs=2")
@@ -87,7 +74,7 @@ def local_executor(jobs: int | None = None) -> ProcessPoolExecutor:
     _check_jobs(jobs)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=jobs or usable_cores(), mp_context=context,
+    return ProcessPoolExecutor(max_workers=jobs or available_cores(), mp_context=context,
                                initializer=_ignore_ctrl_c)
 
 

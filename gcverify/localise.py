@@ -25,17 +25,17 @@ from dataclasses import replace
 import numpy as np
 
 from gcverify.detection import QUOTED_MISS, margin, smallest_caught
+from gcverify.diagnosis import transposed_diagnosis
 from gcverify.directions import Direction, PointEvaluator, stencil_costs
 from gcverify.numdiff import central_derivatives
 from gcverify.options import CheckOptions
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
-from gcverify.verdict import Evidence, Judgement, non_finite_gradient
+from gcverify.verdict import WORST_SHOWN, Evidence, Judgement, allowed_gap, non_finite_gradient
 
 __all__ = ["in_directions", "localised_findings"]
 
 # Group testing stops after this many tests per failing block, plus 4 per halving.
 _LOCALISATION_TESTS = 24
-_WORST_SHOWN = 3
 
 
 def in_directions(reason: str) -> str:
@@ -111,26 +111,27 @@ def _localised(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.nd
     if common is not None:
         # g ≈ κ ∇J on every direction: |g - ∇J| is largest where |g| is.
         values = np.abs(g[first:first + finding.size])
-        largest = np.argpartition(-values, min(_WORST_SHOWN, values.size - 1))[:_WORST_SHOWN]
+        largest = np.argpartition(-values, min(WORST_SHOWN, values.size - 1))[:WORST_SHOWN]
         picks = largest[np.argsort(-values[largest])]
         entries = [_measure_entry(evaluator, theta, J0, g, first, int(i), shape, options,
                                   noise) for i in picks.tolist()]
         return _with_worst(finding, entries, diagnosis)
+    transposed = False
     if len(shape) == 2 and shape[0] == shape[1] and shape[0] >= 2:
-        transposed = [d.transpose(shape) for d in directions]
-        steps = np.array([d.step(theta, options.epsilon) for d in transposed])
+        flipped = [d.transpose(shape) for d in directions]
+        steps = np.array([d.step(theta, options.epsilon) for d in flipped])
         costs = np.array([stencil_costs(evaluator, theta, d, h)
-                          for d, h in zip(transposed, steps.tolist())])
+                          for d, h in zip(flipped, steps.tolist())])
         along = central_derivatives(J0, costs, steps, noise_floor=noise)
-        if along.finite.all() and float(np.linalg.norm(a - along.value)) <= (
-                options.threshold * (np.linalg.norm(a) + np.linalg.norm(along.value))
-                + np.linalg.norm(along.error)):
-            diagnosis = f"{finding.gradient_key} = numerical transposed (a transposed gradient)"
+        transposed = bool(along.finite.all()) and _norm(a - along.value) <= allowed_gap(
+            _norm(a), _norm(along.value), _norm(along.error), options.threshold)
+        if transposed:
+            diagnosis = transposed_diagnosis(finding.gradient_key)
     entries, tests = _group_test(evaluator, theta, J0, g, first, finding.size, shape,
                                  options, noise)
     if not entries:
         diagnosis += f" (no single wrong entry stood out within {tests} group tests)"
-    elif not diagnosis.endswith("(a transposed gradient)"):
+    elif not transposed:
         worst = max(entries, key=_gap)
         diagnosis = (f"{finding.gradient_key} is wrong at {len(entries)} "
                      f"{'entry' if len(entries) == 1 else 'entries'} found by {tests} group "
@@ -141,7 +142,7 @@ def _localised(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.nd
 
 def _with_worst(finding: BlockFinding, entries: list[Entry], diagnosis: str) -> BlockFinding:
     entries.sort(key=lambda entry: -_gap(entry))
-    worst = tuple(entries[:_WORST_SHOWN])
+    worst = tuple(entries[:WORST_SHOWN])
     gaps = [_gap(entry) for entry in worst]
     relative = [abs(entry.analytic - entry.numerical) / abs(entry.numerical)
                 if entry.numerical else math.inf for entry in worst]
@@ -153,6 +154,10 @@ def _with_worst(finding: BlockFinding, entries: list[Entry], diagnosis: str) -> 
 def _gap(entry: Entry) -> float:
     gap = abs(entry.analytic - entry.numerical)
     return math.inf if math.isnan(gap) else gap
+
+
+def _norm(values: np.ndarray) -> float:
+    return float(np.linalg.norm(values))
 
 
 def _inner(offset: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -167,7 +172,7 @@ def _common_factor(a: np.ndarray, n: np.ndarray, e: np.ndarray, threshold: float
         return None
     kappa = float(a @ n) / n2
     residual = float(np.linalg.norm(a - kappa * n))
-    tolerance = threshold * (np.linalg.norm(a) + np.linalg.norm(n)) + np.linalg.norm(e)
+    tolerance = allowed_gap(_norm(a), _norm(n), _norm(e), threshold)
     return kappa if residual <= tolerance + 1e-6 * float(np.linalg.norm(a)) else None
 
 
@@ -218,7 +223,7 @@ def _group_test(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.n
     while heap and tests < budget:
         estimate, lo, hi = heapq.heappop(heap)
         found = sorted((_gap(leaf) for leaf in leaves), reverse=True)
-        if len(found) >= _WORST_SHOWN and found[_WORST_SHOWN - 1] >= -estimate:
+        if len(found) >= WORST_SHOWN and found[WORST_SHOWN - 1] >= -estimate:
             break                  # no part left can hold an entry worse than those found
         middle = (lo + hi) // 2
         test(lo, middle)

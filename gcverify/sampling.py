@@ -41,6 +41,7 @@ __all__ = [
     "MAX_LOGIT",
     "MAX_MAGNITUDE",
     "Architectures",
+    "Case",
     "DataShape",
     "Domain",
     "bound_logits",

@@ -13,8 +13,6 @@ from tests.test_ci_recipe import RECIPE, recipe_files
 USER_TESTS = '''
 import numpy as np
 import pytest
-
-from tests.test_ci_recipe import RECIPE, recipe_files
 from gcverify.models import notebook as nb
 
 X, Y, P = nb.gradient_check_n_test_case()
@@ -101,8 +99,6 @@ def test_marker_is_registered(pytester):
 def test_bad_marker_arguments_are_rejected(pytester, marker, message):
     pytester.makepyfile(f'''
 import pytest
-
-from tests.test_ci_recipe import RECIPE, recipe_files
 @pytest.mark.{marker}
 def test_x(gradcheck):
     pass
@@ -149,8 +145,6 @@ def test_plugin_module_imports_nothing_heavy():
 
 GIVEN_TESTS = '''
 import pytest
-
-from tests.test_ci_recipe import RECIPE, recipe_files
 from hypothesis import given, settings
 from gcverify import MLP
 from gcverify.strategies import cases, networks
@@ -197,8 +191,6 @@ def test_the_fixture_works_under_given_without_a_health_check_error(pytester):
 def test_one_fixture_object_serves_every_test_and_each_marker_applies_at_the_call(pytester):
     pytester.makepyfile('''
 import pytest
-
-from tests.test_ci_recipe import RECIPE, recipe_files
 
 SEEN = []
 

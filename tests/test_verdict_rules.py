@@ -21,6 +21,7 @@ from gcverify.verdict import (
     Evidence,
     Exclusion,
     Whole,
+    allowed_gap,
     judge_blocks,
     judge_whole,
 )
@@ -366,3 +367,13 @@ def test_judged_counts_only_judged_coordinates():
     block = judge_blocks(evidence({"W": rows}))["W"]
     assert (block.judged, dict(block.excluded)) == (2, {"non-finite cost": 1})
     assert block.diagnosis.startswith("dW has nan at (3,) (1 non-finite values)")
+
+
+def test_the_rules_tolerance_is_the_threshold_of_both_norms_plus_the_error_bars():
+    assert allowed_gap(3.0, 1.0, 0.5, 0.25) == 1.5
+    assert allowed_gap(0.0, 0.0, 0.0, 2e-7) == 0.0
+    # A block FAILs just beyond it, and not at it (dyadic numbers: no rounding).
+    beyond = evidence({"W": [(4.5, 2.0, 0.5)]}, threshold=0.25)  # 2.5 > 0.25 * 6.5 + 0.5
+    assert judge_blocks(beyond)["W"].verdict is Verdict.FAIL
+    at = evidence({"W": [(4.0, 2.0, 0.5)]}, threshold=0.25)      # 2 == 0.25 * 6 + 0.5
+    assert judge_blocks(at)["W"].verdict is Verdict.PASS

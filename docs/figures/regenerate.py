@@ -52,8 +52,12 @@ def figures_from(html: str) -> dict[str, str]:
         r"<figure>(.*?)<figcaption>(.*?)</figcaption></figure>", html, flags=re.DOTALL))
     found = {}
     for name, caption_start in FIGURES.items():
-        (svg,) = [svg for caption, svg in embedded.items() if caption.startswith(caption_start)]
-        found[name] = svg
+        svgs = [svg for caption, svg in embedded.items() if caption.startswith(caption_start)]
+        if len(svgs) != 1:
+            raise SystemExit(f"regenerate.py: sensitivity.html has {len(svgs)} figures whose "
+                             f"caption starts {caption_start!r}, not one: was it written by "
+                             "this gcverify?")
+        found[name] = svgs[0]
     return found
 
 
@@ -64,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         output = Path(temporary)
         done = run_study_command(output, *(("--jobs", str(arguments.jobs))
-                                           if arguments.jobs else ()))
+                                           if arguments.jobs is not None else ()))
         if done.returncode != 0:
             sys.exit(f"the study failed (exit {done.returncode}):\n{done.stderr}")
         html = (output / "sensitivity.html").read_text(encoding="utf-8")

@@ -44,11 +44,11 @@ from gcverify.mutation.campaign import (
     DEFAULT_EXAMPLES,
     run_campaign,
     unstarted_campaign,
-    usable_cores,
 )
 from gcverify.mutation.results import CampaignResult, Outcome
 from gcverify.mutation.targets import Target, notebook_target, unloaded_file_target
 from gcverify.options import CheckOptions
+from gcverify.parallel import available_cores
 from gcverify.report import prepare_output, write_reports
 from gcverify.report.wording import headline_tone, percent, stopped_note
 from gcverify.supervise import ChildReport, run_guarded, run_supervised
@@ -107,7 +107,7 @@ def mutate(file: str | None, n_examples: int, output: str,
         request.require_file()  # a bad combination is a usage error before anything runs
     existed = Path(output).exists()
     folder = prepare_output(output)
-    jobs = jobs or usable_cores()
+    jobs = jobs or available_cores()
     memory_limit = memory_limit or default_memory_limit(jobs)
     campaign = _Campaign(request, n_examples, jobs, time_limit, memory_limit, settings)
     with catching_interrupts():

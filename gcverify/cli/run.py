@@ -18,11 +18,11 @@ import click
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import progress_bar
 from gcverify.cli.shared import jobs_option, memory_limit_option, output_option, progress_option
-from gcverify.executors import usable_cores
 from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
 from gcverify.limits import default_memory_limit
 from gcverify.main_job import MainJob, run_main_job
 from gcverify.mutation.campaign import DEFAULT_EXAMPLES
+from gcverify.parallel import available_cores
 from gcverify.report import prepare_output, write_reports
 from gcverify.sensitivity.report import write_study
 
@@ -54,7 +54,7 @@ def run(n_networks: int, n_examples: int, seed: int, output: str, jobs: int | No
     finished are written).
     """
     folder = prepare_output(output)
-    jobs = jobs or usable_cores()
+    jobs = jobs or available_cores()
     with catching_interrupts():
         with progress_bar(progress) as bar:
             job = run_main_job(networks=n_networks, examples=n_examples, seed=seed, jobs=jobs,

@@ -107,10 +107,20 @@ _OPTIONS = (
                       "features, y integer labels, W1 (n0, n1), b1 (n1,))."),
 )
 
+def _distinct_names(context: click.Context, parameter: click.Parameter,
+                    names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--mutate``'s names, each once; not given, None (as TargetOptions's default), not
+    click's empty tuple. A repeated name is a usage error, before anything is written."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise click.BadParameter(
+            f"{', '.join(repeated)} given twice; repeat --mutate with distinct names, "
+            "e.g. --mutate loss --mutate affine_backward", context, parameter)
+    return names or None
+
+
 mutate_option = click.option(
-    "--mutate", metavar="NAME", multiple=True,
-    # Not given, it is None (as TargetOptions's default), not click's empty tuple.
-    callback=lambda context, parameter, names: names or None,
+    "--mutate", metavar="NAME", multiple=True, callback=_distinct_names,
     help="The function to mutate: a top-level function of FILE or Class.method (e.g. "
          "affine_backward, TwoLayerNet.loss, compute_cost); repeat it to mutate several "
          "in one campaign (--mutate loss --mutate affine_backward)  [default: the "

@@ -54,7 +54,6 @@ import numpy as np
 from gcverify.adapters import Backprop
 from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
-from gcverify.executors import usable_cores
 from gcverify.failure import Failure, FailureKind, error_text
 from gcverify.interrupts import catching_interrupts, deferred_interrupts
 from gcverify.limits import DEFAULT_TIME_LIMIT, default_memory_limit
@@ -88,6 +87,7 @@ from gcverify.mutation.shrinking import shrunk
 from gcverify.mutation.source import FunctionSource
 from gcverify.mutation.targets import Target
 from gcverify.options import CheckOptions
+from gcverify.parallel import available_cores
 from gcverify.result import GradCheckResult
 from gcverify.supervise import ChildReport
 
@@ -215,7 +215,7 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
     [('axis=1 → axis=0 in db3', 'killed_by_error'), ('axis=1 → axis=0 in db2', 'killed_by_error')]
     """
     examples = _positive_int("examples", examples)
-    jobs = _positive_int("jobs", jobs) if jobs is not None else usable_cores()
+    jobs = _positive_int("jobs", jobs) if jobs is not None else available_cores()
     if time_limit is not None and not (isinstance(time_limit, (int, float))
                                        and not isinstance(time_limit, bool) and time_limit > 0):
         raise invalid_argument("time_limit", time_limit, "is not a positive number of seconds",
@@ -230,6 +230,8 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
         raise invalid_argument("check_options", check_options, "is not a CheckOptions",
                                "pass e.g. CheckOptions(threshold=1e-6), or None")
     check_options = _checked_alone(check_options)
+    if mutants is not None:
+        mutants = _of_the_target(target, tuple(mutants))
     if start_method() != "fork":
         raise GCVerifyError("mutation campaigns run each mutant in a forked process, and "
                             "this platform cannot fork; run them on Linux or macOS")
@@ -302,7 +304,7 @@ def unstarted_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
     >>> result.interrupted, result.counts.total, len(result.not_run) > 40
     (True, 0, True)
     """
-    jobs = jobs if jobs is not None else usable_cores()
+    jobs = jobs if jobs is not None else available_cores()
     settings = _Settings(target, examples, operators, mutants is None, jobs, time_limit,
                          memory_limit if memory_limit is not None else default_memory_limit(jobs),
                          _checked_alone(check_options))
@@ -346,6 +348,18 @@ class _Settings:
             interrupted=interrupted, lost=lost, timing=timing)
 
 
+def _of_the_target(target: Target, mutants: tuple[Mutant, ...]) -> tuple[Mutant, ...]:
+    """``mutants``, each of a function the target mutates (else its copy would replace
+    the wrong function in the child)."""
+    sources = {source for _, source in target.sources}
+    foreign = [m.id for m in mutants if m.original not in sources]
+    if foreign:
+        raise invalid_argument("mutants", foreign, "holds mutants of a "
+                               f"function the target does not mutate ({target.function_names})",
+                               "make them with target.mutants() or mutate(target.source)")
+    return mutants
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise invalid_argument(name, value, "is not a positive integer", f"pass e.g. {name}=2")
@@ -358,8 +372,9 @@ def _evaluate(job: _Job, mutant: Mutant) -> Evaluation:
     """Check ``mutant`` on every example (runs in a child process), through the passes
     built from a namespace where it replaces its function."""
     with quiet():
-        names = {source: name for name, source in job.also}
-        name = names.get(mutant.original, job.mutated)
+        # (run_campaign checked that the mutant is of the function or of one in also)
+        name = dict((source, name) for name, source in job.also).get(mutant.original,
+                                                                      job.mutated)
         mutated = job.build(namespace_with(job.namespace, name, mutant.compile(job.namespace)))
         runs, first_failure = [], None
         for index, (X, Y, parameters) in enumerate(job.examples):

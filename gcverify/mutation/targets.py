@@ -130,6 +130,16 @@ class Target:
         """
         return ", ".join(source.name for _, source in self.sources)
 
+    @property
+    def located_names(self) -> str:
+        """The mutated functions' names, each with its first line.
+
+        >>> notebook_target().located_names
+        'backward_propagation_n (line 242)'
+        """
+        return ", ".join(f"{source.name} (line {source.first_line})"
+                         for _, source in self.sources)
+
     def mutants(self, operators: Sequence[Operator] = OPERATORS) -> tuple[Mutant, ...]:
         """Every mutant of every mutated function, function by function."""
         return tuple(mutant for _, source in self.sources
@@ -148,8 +158,7 @@ class Target:
 
     def summary(self) -> str:
         """One line: which function of which file, checked against which forward."""
-        return (f"{self.source.path}::{self.function_names} (line "
-                f"{self.source.first_line}), checked against {self.forward_name}")
+        return f"{self.source.path}::{self.located_names}, checked against {self.forward_name}"
 
 
 @dataclass(frozen=True)

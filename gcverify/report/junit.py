@@ -48,7 +48,8 @@ def render_junit(result: CampaignResult) -> str:
                         failures=str(survived), errors="0", skipped=str(skipped),
                         time=total_seconds)
     suite = ET.SubElement(suites, "testsuite",
-                          name=f"gcverify.mutation.{result.target.function_names}",
+                          name="gcverify.mutation." + "+".join(
+                              source.name for _, source in result.target.sources),
                           tests=suites.get("tests", "0"), failures=str(survived), errors="0",
                           skipped=str(skipped), time=total_seconds)
     properties = ET.SubElement(suite, "properties")

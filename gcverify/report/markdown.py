@@ -62,6 +62,8 @@ def render_markdown(result: CampaignResult) -> str:
     target, counts = result.target, result.counts
     options = result.check_options
     where = inline_code(target.source.path)
+    mutated_functions = ", ".join(f"{inline_code(source.name)} (line {source.first_line})"
+                                  for _, source in target.sources)
     lines = [f"## Mutation testing of {inline_code(target.function_names)} ({where})", ""]
     if headline_tone(result) == "warn":
         lines += ["> [!WARNING]", f"> **{markdown_text(headline(result))}**", ""]
@@ -80,8 +82,8 @@ def render_markdown(result: CampaignResult) -> str:
         "the gradient "
         f"check alone caught {percent(result.check_score)} of the mutants that ran without "
         "error.", "",
-        f"Each mutant of {inline_code(target.function_names)} (line "
-        f"{target.source.first_line}) was checked against {inline_code(target.forward_name)} "
+        f"Each mutant of {mutated_functions} was checked against "
+        f"{inline_code(target.forward_name)} "
         f"with `check_backprop` (threshold "
         f"{options.threshold}, method {markdown_text(str(options.method))}) on "
         f"{result.n_examples} examples: {markdown_text(target.example_description)}. Seed "

@@ -36,7 +36,14 @@ the judge reads, :mod:`~gcverify.verdict.blocks` the block rules and
 'PASS'
 """
 
-from gcverify.verdict.blocks import Whole, judge_blocks, judge_whole, non_finite_gradient
+from gcverify.verdict.blocks import (
+    WORST_SHOWN,
+    Whole,
+    allowed_gap,
+    judge_blocks,
+    judge_whole,
+    non_finite_gradient,
+)
 from gcverify.verdict.evidence import NOT_EXCLUDED, Evidence, Exclusion, excluded_totals
 from gcverify.verdict.overall import (
     Judgement,
@@ -49,10 +56,12 @@ from gcverify.verdict.overall import (
 
 __all__ = [
     "NOT_EXCLUDED",
+    "WORST_SHOWN",
     "Evidence",
     "Exclusion",
     "Judgement",
     "Whole",
+    "allowed_gap",
     "excluded_totals",
     "judge",
     "judge_blocks",

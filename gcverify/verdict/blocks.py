@@ -24,13 +24,15 @@ from gcverify.certificate import certificate
 from gcverify.coordinates import gradient_share
 from gcverify.coverage import ZERO_BARS as _ZERO_BARS
 from gcverify.coverage import covered_coordinates, dead_units
-from gcverify.diagnosis import diagnose_mismatch, is_transposed
+from gcverify.diagnosis import diagnose_mismatch, is_transposed, transposed_diagnosis
 from gcverify.result import BlockFinding, Entry, FrozenMap, Verdict
 from gcverify.verdict.evidence import Evidence, Exclusion
 
-__all__ = ["Whole", "judge_blocks", "judge_whole", "non_finite_gradient"]
+__all__ = ["WORST_SHOWN", "Whole", "allowed_gap", "judge_blocks", "judge_whole",
+           "non_finite_gradient"]
 
-_WORST_SHOWN = 3
+#: How many of a block's worst entries a finding lists.
+WORST_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,10 @@ def judge_whole(evidence: Evidence) -> Whole:
     if not finite.all():
         return Whole(math.nan, True, math.inf, _norm(g[finite]) + _norm(n[finite]),
                      _norm(e[finite]))
-    denominator, mismatch, error = _norm(g) + _norm(n), _norm(g - n), _norm(e)
+    norm_g, norm_n, mismatch, error = _norm(g), _norm(n), _norm(g - n), _norm(e)
+    denominator = norm_g + norm_n
     return Whole(difference=mismatch / denominator if denominator > 0 else 0.0,
-                 fails=bool(mismatch > evidence.threshold * denominator + error),
+                 fails=bool(mismatch > allowed_gap(norm_g, norm_n, error, evidence.threshold)),
                  resolution=error / denominator if denominator > 0 else math.inf,
                  scale=denominator, error=error)
 
@@ -163,7 +166,7 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     if k in evidence.missing:      # a forgotten gradient is a bug, whatever the numbers
         return finding(Verdict.FAIL, difference, scale, resolution,
                        f"{key}: missing from the gradients")
-    if norm_diff > evidence.threshold * denominator + norm_e:
+    if norm_diff > allowed_gap(norm_g, norm_n, norm_e, evidence.threshold):
         k_fit = scale or 0.0
         residual = math.sqrt(max(sums.g2[k] - 2 * k_fit * sums.gn[k] + k_fit**2 * sums.n2[k],
                                  0.0))
@@ -171,8 +174,8 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
         transposed = evidence.judged[span].all() and is_transposed(
             evidence.analytic[span].reshape(evidence.layout.shapes[k]),
             evidence.numerical[span].reshape(evidence.layout.shapes[k]),
-            evidence.threshold * (norm_g + norm_n) + norm_e)
-        diagnosis = (f"{key} = numerical transposed (a transposed gradient)" if transposed
+            allowed_gap(norm_g, norm_n, norm_e, evidence.threshold))
+        diagnosis = (transposed_diagnosis(key) if transposed
                      else diagnose_mismatch(key, norm_g, norm_n, norm_e, scale, residual,
                                             evidence.threshold, evidence.layout.sizes[k]))
         return finding(Verdict.FAIL, difference, scale, resolution, diagnosis)
@@ -212,6 +215,17 @@ def _judge_block(evidence: Evidence, k: int, sums: _Sums, worst: tuple[Entry, ..
     return finding(verdict, difference, scale, resolution, diagnosis, informative)
 
 
+def allowed_gap(norm_analytic: float, norm_numerical: float, norm_error: float,
+                threshold: float) -> float:
+    """The rule's tolerance: a block (or the whole vector) FAILs when ``||g - n||``
+    exceeds ``threshold * (||g|| + ||n||) + ||e||``.
+
+    >>> allowed_gap(3.0, 1.0, 0.5, 0.25)
+    1.5
+    """
+    return threshold * (norm_analytic + norm_numerical) + norm_error
+
+
 def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
     """For each block, its judged coordinates with the largest ``|g - n|`` (NaN first)."""
     layout = evidence.layout
@@ -226,7 +240,7 @@ def _worst_entries(evidence: Evidence) -> list[tuple[Entry, ...]]:
     entries = []
     for k, shape in enumerate(layout.shapes):
         lo, hi = np.searchsorted(ids, (k, k + 1)).tolist()
-        top = order[lo:min(hi, lo + _WORST_SHOWN)]
+        top = order[lo:min(hi, lo + WORST_SHOWN)]
         local = np.asarray(top, dtype=np.int64) - layout.offsets[k]
         inner = zip(*(axis.tolist() for axis in np.unravel_index(local, shape)))
         entries.append(tuple(Entry(index, analytic[i], numerical[i], error[i])

@@ -47,7 +47,6 @@ _EXCLUSION_LABELS = {Exclusion.KINK: "kink", Exclusion.ROUGH: "non-smooth cost",
 NOT_EXCLUDED = -1
 
 
-
 @dataclass(frozen=True)
 class Evidence:
     """Everything the judge reads, as flat vectors in the layout's order.

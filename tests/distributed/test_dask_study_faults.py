@@ -25,6 +25,9 @@ from tests.distributed.cluster import Cluster, running_cluster, wait_until
 from tests.distributed.test_dask_campaign import finish, gcverify, wait_for_progress
 from tests.distributed.test_dask_mutant_faults import tasks_on_the_cluster, worker_pids
 
+# The quick preset's step networks: an interrupted study has measured fewer.
+QUICK_STEPS = PRESETS["quick"].step_networks
+
 pytestmark = pytest.mark.slow
 
 distributed = pytest.importorskip("distributed")
@@ -91,7 +94,7 @@ def test_ctrl_c_on_sensitivity_with_a_scheduler_leaves_no_task_on_the_cluster(
     assert process.returncode == 130, err
     document = sensitivity_json(tmp_path)
     assert document["interrupted"] is True and document["lost"] is None
-    assert document["steps"]["networks"] < 500
+    assert document["steps"]["networks"] < QUICK_STEPS
     assert worker_pids(cluster) == before
 
 
@@ -110,7 +113,7 @@ def test_the_scheduler_going_away_during_the_study_is_exit_4_with_a_partial_stud
     document = sensitivity_json(tmp_path)
     assert document["lost"] == f"lost the Dask scheduler at {lost.address}"
     assert document["interrupted"] is False
-    assert document["steps"]["networks"] < 500
+    assert document["steps"]["networks"] < QUICK_STEPS
     markdown = (tmp_path / "study" / "sensitivity.md").read_text()
     assert f"**Incomplete:** lost the Dask scheduler at {lost.address}." in markdown
 
@@ -128,6 +131,6 @@ def test_ctrl_c_on_sensitivity_with_its_own_cluster_leaves_nothing_running(
     assert process.returncode == 130, err
     assert "Traceback" not in err  # the workers got the Ctrl-C too, and ignored it
     document = sensitivity_json(tmp_path)
-    assert document["interrupted"] is True and document["steps"]["networks"] < 500
+    assert document["interrupted"] is True and document["steps"]["networks"] < QUICK_STEPS
     psutil.wait_procs(tree, timeout=30)
     assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []

@@ -226,3 +226,14 @@ def test_default_target_the_notebooks_bugs_are_killed_and_diagnosed():
     assert dW2.killing_example.diagnosis == "dW2 ≈ 2.000 × numerical (scaling bug)"
     assert db1.killing_example.diagnosis == "db1 ≈ 4.000 × numerical (scaling bug)"
     assert dW2.detection_rate == db1.detection_rate == 1.0
+
+
+def test_mutants_of_a_function_the_target_does_not_mutate_are_refused():
+    # Each mutant replaces its own function in the child: one of another function would
+    # replace the target's instead, and be judged as if it were a mutant of it.
+    target = notebook_target(seed=0)
+    foreign = mutate_function(nb.forward_propagation_n)[:2]
+    with pytest.raises(InvalidArgument, match=r"^mutants=\[.*\] holds mutants of a function "
+                       r"the target does not mutate \(backward_propagation_n\); make them "
+                       r"with target.mutants\(\) or mutate\(target.source\)$"):
+        run_campaign(target, examples=2, mutants=foreign, jobs=1)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -131,6 +132,17 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(tiny_file, argv, message):
 def test_click_usage_errors_exit_2(capsys):
     assert main(["mutate", "--examples", "0"]) == 2
     assert "Invalid value for '--examples'" in capsys.readouterr().err
+
+
+def test_a_function_named_twice_is_a_usage_error_that_writes_nothing(tmp_path, capsys):
+    output = tmp_path / "reports"
+    example = Path(__file__).resolve().parents[2] / "examples" / "row_major.py"
+    assert main(["mutate", str(example), "--mutate", "loss", "--mutate",
+                 "affine_backward", "--mutate", "loss", "--output", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert "Invalid value for '--mutate': loss given twice; repeat --mutate with distinct " \
+           "names, e.g. --mutate loss --mutate affine_backward" in error
+    assert not output.exists()
 
 
 def read_line_within(stream, seconds: float, starting: str) -> str:

@@ -111,6 +111,12 @@ def test_several_functions_are_mutated_in_one_target_loaded_or_not():
         assert made.label == "row_major.py::loss, affine_backward, relu_backward"
         assert made.function_names == "loss, affine_backward, relu_backward"
         assert made.mutated == "loss" and made.source.name == "loss"
+        lines = [source.first_line for _, source in made.sources]
+        assert made.located_names == (f"loss (line {lines[0]}), affine_backward (line "
+                                      f"{lines[1]}), relu_backward (line {lines[2]})")
+        assert made.summary().endswith(f"row_major.py::{made.located_names}, checked against "
+                                       f"{made.forward_name}")
+        assert len(set(lines)) == 3
     alone = [m for name in layers for m in target("row_major", name, **ROW_MAJOR).mutants()]
     assert [m.id for m in loaded.mutants()] == [m.id for m in alone]
     # Unloaded, a source has no numpy alias: ``np.zeros_like(x)`` mutants read ``0``, so

@@ -244,7 +244,7 @@ def test_the_notebooks_finding_is_the_studys(study: dict[str, Any]) -> None:
 def test_torchs_finding_is_the_studys(study: dict[str, Any]) -> None:
     row = study["table"]["torch"]
     (percent,) = quoted("torch's default tolerances miss every scaling below about {} %")
-    assert 100 * row["smallest_scaling"] == number(percent)
+    assert 100 * row["smallest_scaling"] == pytest.approx(number(percent))   # (100 × 0.07)
     # Below it torch FAILs no more networks than it does at the smallest δ (those it
     # FAILs whatever the error: its own false alarms).
     shares = study["detection"]["kinds"]["scaling"]["torch"]
