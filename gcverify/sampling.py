@@ -239,10 +239,20 @@ class DataShape:
         ((2, 3), (3, 4), (4,))
         """
         X, Y = self.batch(X, Y)
+        return X, Y, self.parameters(parameters)
+
+    def parameters(self, parameters: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Parameters in the column layout (``W1 (n1, n0)``, ``b1 (n1, 1)``), in this
+        shape: in the row layout each weight transposed, each bias flattened.
+
+        >>> DataShape(layout="rows").parameters({"W1": np.zeros((4, 3)),
+        ...                                      "b1": np.zeros((4, 1))})["b1"].shape
+        (4,)
+        """
         if self.layout != "rows":
-            return X, Y, dict(parameters)
-        return X, Y, {name: value.T.copy() if name.startswith("W") else value[:, 0].copy()
-                      for name, value in parameters.items()}
+            return dict(parameters)
+        return {name: value.T.copy() if name.startswith("W") else value[:, 0].copy()
+                for name, value in parameters.items()}
 
 
 #: Default bound on the output logits |Z_L|.

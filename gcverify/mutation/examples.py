@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from gcverify.conventions import LAYOUTS
 from gcverify.errors import invalid_argument
 from gcverify.models import notebook as nb
 from gcverify.models.mlp import MLP
 from gcverify.params import ParamLayout
-from gcverify.sampling import Domain, sample_case
+from gcverify.sampling import DataShape, Domain, sample_case
 
 __all__ = [
     "CaseExamples",
@@ -154,9 +153,7 @@ class NetworkExamples:
                 self.batch, (int, np.integer)) or self.batch < 1):
             raise invalid_argument("batch", self.batch, "is not a positive integer",
                                    "pass e.g. batch=4, or None for a random batch size")
-        if self.layout not in LAYOUTS:
-            raise invalid_argument("layout", self.layout, "is not a layout",
-                                   f"use one of {', '.join(LAYOUTS)}")
+        DataShape(layout=self.layout)          # (checks the layout)
 
     @property
     def description(self) -> str:
@@ -177,12 +174,10 @@ class NetworkExamples:
             Y = rng.integers(0, 2, size=(dims[-1], m)).astype(np.float64)
         parameters = {}
         for l in range(1, len(dims)):
-            weights = rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(2.0 / dims[l - 1])
-            biases = rng.standard_normal((dims[l], 1)) * 0.1
-            rows = self.layout == "rows"
-            parameters[f"W{l}"] = weights.T.copy() if rows else weights
-            parameters[f"b{l}"] = biases[:, 0].copy() if rows else biases
-        return X, Y, parameters
+            parameters[f"W{l}"] = (rng.standard_normal((dims[l], dims[l - 1]))
+                                   * np.sqrt(2.0 / dims[l - 1]))
+            parameters[f"b{l}"] = rng.standard_normal((dims[l], 1)) * 0.1
+        return X, Y, DataShape(layout=self.layout).parameters(parameters)
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,9 @@ def test_network_examples_in_rows_fit_a_row_major_network():
     assert {k: v.shape for k, v in parameters.items()} == {"W1": (3, 4), "b1": (4,),
                                                            "W2": (4, 2), "b2": (2,)}
     assert "examples in rows" in NetworkExamples((3, 2), layout="rows").description
-    with pytest.raises(InvalidArgument, match="layout='cols' is not a layout; use one of "
-                                              "columns, rows"):
+    with pytest.raises(InvalidArgument,
+                       match=r"^layout='cols' is not one of columns, rows; pass e\.g\. "
+                             r"layout='rows'$"):
         NetworkExamples((3, 2), layout="cols")
 
 
