@@ -18,7 +18,8 @@ checkout as it is), reads each test's time from pytest's JUnit XML, and prints:
 Both runs use the Hypothesis profile ``ci`` (derandomized) and one BLAS thread, so the
 ratio measures the code, not a different search or thread pool. The machine's load
 changes between the two runs; run it on a quiet machine, or twice.
-``--after e24af90`` (issue 9's last commit) isolates the refactoring's own cost.
+Issue 9's refactoring came in two parts: ``--before f56bed8^ --after e24af90`` and
+``--before 748d302 --after 071726d`` isolate each one's cost.
 """
 
 from __future__ import annotations
