@@ -30,7 +30,8 @@ __all__ = ["print_study", "sensitivity"]
 @click.command("sensitivity", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True,
               help="How big: tiny (seconds), quick (under a minute on 2 cores), paper (about "
-                   "27 minutes on 2 cores; under 10 on 6 single-threaded Dask workers).")
+                   "20 minutes on 2 idle cores; under 10 on 5 single-threaded Dask "
+                   "workers).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds the networks and the planted errors: the same seed gives the same "
                    "sensitivity.json (apart from timing).")
