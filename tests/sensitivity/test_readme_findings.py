@@ -330,7 +330,12 @@ def distance_to_polyline(points: np.ndarray, polyline: np.ndarray) -> float:
     return float(np.max(np.min(np.linalg.norm(points[:, None, :] - nearest, axis=2), axis=1)))
 
 
-LINE_TOLERANCE = 0.003   # of the axes' width or height: under a pixel on these figures
+# Of the axes' width or height. The step sweep's medians at rounding level move with the
+# BLAS's summation order (by up to 20 %, as the findings allow): 0.0031 of the height
+# between the committed figure and one regenerated with OPENBLAS_CORETYPE=Haswell. The
+# tiny preset's figures, the nearest wrong ones, are 0.017 or more away on every line but
+# the analytic boundary.
+LINE_TOLERANCE = 0.01
 
 
 def assert_same_figure(committed: str, regenerated: str) -> None:
