@@ -171,9 +171,9 @@ def _common_factor(a: np.ndarray, n: np.ndarray, e: np.ndarray, threshold: float
     if a.size < 2 or n2 == 0:
         return None
     kappa = float(a @ n) / n2
-    residual = float(np.linalg.norm(a - kappa * n))
+    residual = _norm(a - kappa * n)
     tolerance = allowed_gap(_norm(a), _norm(n), _norm(e), threshold)
-    return kappa if residual <= tolerance + 1e-6 * float(np.linalg.norm(a)) else None
+    return kappa if residual <= tolerance + 1e-6 * _norm(a) else None
 
 
 def _measure(evaluator: PointEvaluator, theta: np.ndarray, J0: float, g: np.ndarray,

@@ -107,6 +107,7 @@ _OPTIONS = (
                       "features, y integer labels, W1 (n0, n1), b1 (n1,))."),
 )
 
+
 def _distinct_names(context: click.Context, parameter: click.Parameter,
                     names: tuple[str, ...]) -> tuple[str, ...] | None:
     """``--mutate``'s names, each once; not given, None (as TargetOptions's default), not
