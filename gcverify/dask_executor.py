@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import pickle
 import signal
 import time
@@ -260,3 +261,22 @@ def _close(client: Any, cluster: Any) -> None:
     if cluster is not None:
         with contextlib.suppress(Exception):
             cluster.close(timeout=_RECONNECT)
+        _end_leftover_workers()
+
+
+# How distributed's Nanny names the process of each worker it starts.
+_WORKER_PROCESS = "Dask Worker process"
+
+
+def _end_leftover_workers() -> None:
+    """Kill the worker processes of the cluster started here that outlived its close.
+    They ignore SIGINT, so a close that timed out (a Ctrl-C while the cluster was still
+    busy starting or stopping) leaves them running, and the interpreter's exit, which
+    joins its children, would wait for them: once seen in CI, the command hung after its
+    reports were written. (Dask names them; no other child is touched.)"""
+    for child in multiprocessing.active_children():
+        if not child.name.startswith(_WORKER_PROCESS):
+            continue
+        with contextlib.suppress(Exception):
+            child.kill()
+            child.join(timeout=_RECONNECT)

@@ -3,7 +3,10 @@ executor, bad arguments (the Dask side: tests/distributed)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
@@ -182,3 +185,29 @@ def test_a_local_executor_with_a_scheduler_is_a_usage_error(
     assert capsys.readouterr().err.strip() == (
         "gcverify: error: --executor='local' cannot use a Dask scheduler; pass --executor "
         "'dask' with a scheduler")
+
+
+def _ignores_ctrl_c_and_term() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(600)
+
+
+def test_a_worker_that_outlives_its_clusters_close_is_ended():
+    # As a Dask worker of a cluster gcverify started, which ignores Ctrl-C: if the close
+    # times out, the interpreter's exit would wait for it.
+    from gcverify.dask_executor import _end_leftover_workers
+
+    fork = multiprocessing.get_context("fork")
+    stubborn = fork.Process(target=_ignores_ctrl_c_and_term, daemon=True,
+                            name="Dask Worker process (from Nanny)")
+    other = fork.Process(target=time.sleep, args=(600,), daemon=True, name="not Dask's")
+    stubborn.start()
+    other.start()
+    try:
+        _end_leftover_workers()
+        assert not stubborn.is_alive() and stubborn.exitcode == -signal.SIGKILL
+        assert other.is_alive()                 # only Dask's workers are ended
+    finally:
+        other.kill()
+        other.join()
