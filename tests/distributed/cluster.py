@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +106,77 @@ def wait_until(condition: object, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
         time.sleep(0.05)
+
+
+# --- gcverify as a user runs it, and Ctrl-C ----------------------------------------------
+
+def gcverify(arguments: list[str], cwd: Path, **popen: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "gcverify", *arguments], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, **popen)
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 300) -> tuple[str, str]:
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def wait_for_progress(process: subprocess.Popen[str], starting: str,
+                      seconds: float = 120) -> None:
+    """Read stderr until a progress line starting with ``starting`` (or fail)."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
+        line = process.stderr.readline() if ready else ""
+        if line.startswith(starting):
+            return
+        if not line and process.poll() is not None:
+            break
+    pytest.fail(f"no progress line {starting!r} within {seconds} s")
+
+
+def tasks_on_the_cluster(client: Any) -> tuple[int, int]:
+    """How many tasks the scheduler knows, and how many the workers still hold (a task
+    cancelled while running stays on its worker until it returns)."""
+    on_scheduler = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+    on_workers = client.run(lambda dask_worker: len(dask_worker.state.tasks))
+    return on_scheduler, sum(on_workers.values())
+
+
+def interrupt_on_a_running_cluster(process: subprocess.Popen[str], address: str,
+                                   progress: str) -> tuple[str, str]:
+    """Ctrl-C on a command using the cluster at ``address`` once it shows ``progress``:
+    the cluster holds its tasks first (so the count below can see them), and none after.
+    The command's stdout and stderr."""
+    from distributed import Client
+
+    with Client(address, timeout=60, set_as_default=False) as client:
+        wait_for_progress(process, progress)
+        assert tasks_on_the_cluster(client)[0] > 0  # the count sees the command's tasks
+        process.send_signal(signal.SIGINT)
+        out, err = finish(process, timeout=120)
+        # Cancelled on the scheduler at once; a batch that was running when Ctrl-C came
+        # finishes on its worker and is then forgotten.
+        wait_until(lambda: tasks_on_the_cluster(client) == (0, 0), timeout=120)
+        assert tasks_on_the_cluster(client) == (0, 0)
+    return out, err
+
+
+def interrupt_with_its_own_cluster(process: subprocess.Popen[str],
+                                   progress: str) -> tuple[str, str]:
+    """Ctrl-C, as a terminal sends it (to the whole process group), on a command that
+    started its own cluster, once it shows ``progress``; none of the processes it had
+    started is left running. The command's stdout and stderr."""
+    psutil = pytest.importorskip("psutil")
+    wait_for_progress(process, progress)
+    tree = psutil.Process(process.pid).children(recursive=True)
+    assert tree  # the scheduler's and workers' processes
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = finish(process, timeout=120)
+    psutil.wait_procs(tree, timeout=30)
+    assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    return out, err

@@ -6,13 +6,7 @@ scheduler going away; Ctrl-C with a cluster gcverify started itself."""
 from __future__ import annotations
 
 import json
-import os
-import select
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +15,13 @@ import pytest
 from gcverify.executors import open_executor
 from gcverify.mutation import custom_mutant, mutate, notebook_target, run_campaign
 from gcverify.mutation.results import Outcome
-from tests.distributed.cluster import running_cluster
+from tests.distributed.cluster import (
+    finish,
+    gcverify,
+    interrupt_with_its_own_cluster,
+    running_cluster,
+    wait_for_progress,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -39,18 +39,6 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def gcverify(arguments: list[str], cwd: Path, **popen: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "gcverify", *arguments], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, **popen)
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 300) -> tuple[str, str]:
-    try:
-        return process.communicate(timeout=timeout)
-    finally:
-        process.kill()
-        process.wait()
 
 
 def report(folder: Path, name: str = "report.json") -> dict[str, Any]:
@@ -58,20 +46,6 @@ def report(folder: Path, name: str = "report.json") -> dict[str, Any]:
     document.pop("timing")
     return document
 
-
-def wait_for_progress(process: subprocess.Popen[str], starting: str,
-                      seconds: float = 120) -> None:
-    """Read stderr until a progress line starting with ``starting`` (or fail)."""
-    assert process.stderr is not None
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
-        line = process.stderr.readline() if ready else ""
-        if line.startswith(starting):
-            return
-        if not line and process.poll() is not None:
-            break
-    pytest.fail(f"no progress line {starting!r} within {seconds} s")
 
 
 @pytest.fixture(scope="module")
@@ -155,16 +129,9 @@ def test_the_scheduler_going_away_is_exit_4_with_a_partial_report(project: Path)
 
 
 def test_ctrl_c_on_a_cluster_gcverify_started_leaves_nothing_running(project: Path) -> None:
-    psutil = pytest.importorskip("psutil")
     process = gcverify([*MUTATE, "--examples", "12", "--executor", "dask", "--jobs", "2",
                         "--output", "out", "--progress"], project, start_new_session=True)
-    wait_for_progress(process, "mutants ")
-    tree = psutil.Process(process.pid).children(recursive=True)
-    assert tree  # the scheduler's and workers' processes
-    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
-    out, err = finish(process, timeout=120)
+    out, err = interrupt_with_its_own_cluster(process, "mutants ")
     assert process.returncode == 130, err
     assert "Traceback" not in err  # the workers got the Ctrl-C too, and ignored it
     assert report(project / "out")["interrupted"] is True
-    psutil.wait_procs(tree, timeout=30)
-    assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,13 @@ import pytest
 from gcverify.executors import open_executor
 from gcverify.mutation import custom_mutant, mutate, notebook_target, run_campaign
 from gcverify.mutation.results import Outcome
-from tests.distributed.cluster import Cluster, running_cluster, wait_until
-from tests.distributed.test_dask_campaign import (
-    EXAMPLE,
-    MUTATE,
-    finish,
+from tests.distributed.cluster import (
+    Cluster,
     gcverify,
-    report,
-    wait_for_progress,
+    interrupt_on_a_running_cluster,
+    running_cluster,
 )
+from tests.distributed.test_dask_campaign import EXAMPLE, MUTATE, report
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +49,6 @@ def worker_pids(cluster: Cluster) -> dict[str, int]:
     with distributed.Client(cluster.address, timeout=60, set_as_default=False) as client:
         return dict(client.run(os.getpid))
 
-
-def tasks_on_the_cluster(client: Any) -> tuple[int, int]:
-    """How many tasks the scheduler knows, and how many the workers still hold (a task
-    cancelled while running stays on its worker until it returns)."""
-    on_scheduler = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
-    on_workers = client.run(lambda dask_worker: len(dask_worker.state.tasks))
-    return on_scheduler, sum(on_workers.values())
 
 
 def planted(fault: str, description: str) -> Any:
@@ -102,15 +92,7 @@ def test_ctrl_c_on_mutate_with_a_scheduler_leaves_no_task_on_the_cluster(
     before = worker_pids(cluster)
     process = gcverify([*MUTATE, "--examples", "12", "--scheduler", cluster.address,
                         "--output", "out", "--progress"], tmp_path)
-    with distributed.Client(cluster.address, timeout=60, set_as_default=False) as client:
-        wait_for_progress(process, "mutants ")
-        assert tasks_on_the_cluster(client)[0] > 0  # the count sees the campaign's tasks
-        process.send_signal(signal.SIGINT)
-        out, err = finish(process, timeout=120)
-        # Cancelled on the scheduler at once; a batch that was running when Ctrl-C came
-        # finishes on its worker and is then forgotten.
-        wait_until(lambda: tasks_on_the_cluster(client) == (0, 0), timeout=120)
-        assert tasks_on_the_cluster(client) == (0, 0)
+    out, err = interrupt_on_a_running_cluster(process, cluster.address, "mutants ")
     assert process.returncode == 130, err
     document = report(tmp_path / "out")
     assert document["interrupted"] is True and document["lost"] is None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,16 @@ import gcverify.sensitivity.study as study
 from gcverify.executors import open_executor
 from gcverify.sensitivity.report import incomplete_lines, study_document
 from gcverify.sensitivity.study import PRESETS, run_study
-from tests.distributed.cluster import Cluster, running_cluster, wait_until
-from tests.distributed.test_dask_campaign import finish, gcverify, wait_for_progress
-from tests.distributed.test_dask_mutant_faults import tasks_on_the_cluster, worker_pids
+from tests.distributed.cluster import (
+    Cluster,
+    finish,
+    gcverify,
+    interrupt_on_a_running_cluster,
+    interrupt_with_its_own_cluster,
+    running_cluster,
+    wait_for_progress,
+)
+from tests.distributed.test_dask_mutant_faults import worker_pids
 
 # The quick preset's step networks: an interrupted study has measured fewer.
 QUICK_STEPS = PRESETS["quick"].step_networks
@@ -84,13 +90,7 @@ def test_ctrl_c_on_sensitivity_with_a_scheduler_leaves_no_task_on_the_cluster(
     cluster.wait_for_workers(2)  # the previous test's workers are back
     before = worker_pids(cluster)
     process = gcverify([*STUDY, "--scheduler", cluster.address], tmp_path)
-    with distributed.Client(cluster.address, timeout=60, set_as_default=False) as client:
-        wait_for_progress(process, "tasks ")
-        assert tasks_on_the_cluster(client)[0] > 0  # the count sees the study's tasks
-        process.send_signal(signal.SIGINT)
-        out, err = finish(process, timeout=120)
-        wait_until(lambda: tasks_on_the_cluster(client) == (0, 0), timeout=120)
-        assert tasks_on_the_cluster(client) == (0, 0)
+    out, err = interrupt_on_a_running_cluster(process, cluster.address, "tasks ")
     assert process.returncode == 130, err
     document = sensitivity_json(tmp_path)
     assert document["interrupted"] is True and document["lost"] is None
@@ -120,17 +120,10 @@ def test_the_scheduler_going_away_during_the_study_is_exit_4_with_a_partial_stud
 
 def test_ctrl_c_on_sensitivity_with_its_own_cluster_leaves_nothing_running(
         tmp_path: Path) -> None:
-    psutil = pytest.importorskip("psutil")
     process = gcverify([*STUDY, "--executor", "dask", "--jobs", "2"], tmp_path,
                        start_new_session=True)
-    wait_for_progress(process, "tasks ")
-    tree = psutil.Process(process.pid).children(recursive=True)
-    assert tree  # the scheduler's and workers' processes
-    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
-    out, err = finish(process, timeout=120)
+    out, err = interrupt_with_its_own_cluster(process, "tasks ")
     assert process.returncode == 130, err
     assert "Traceback" not in err  # the workers got the Ctrl-C too, and ignored it
     document = sensitivity_json(tmp_path)
     assert document["interrupted"] is True and document["steps"]["networks"] < QUICK_STEPS
-    psutil.wait_procs(tree, timeout=30)
-    assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
