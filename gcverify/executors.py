@@ -1,9 +1,10 @@
 """Where campaigns and studies run their tasks: one seam any
 :class:`concurrent.futures.Executor` fits.
 
-The local default is a process pool forked from this process (``jobs`` workers, each
-with its own copy of everything); :mod:`gcverify.dask_executor` puts a Dask cluster
-behind the same interface. :func:`open_executor` picks one from the command line's
+The local default forks a child of this process for each submission, ``jobs`` at a time
+(:mod:`gcverify.forking_executor`: each starts with this process's state, and Ctrl-C
+kills them); :mod:`gcverify.dask_executor` puts a Dask cluster behind the same
+interface. :func:`open_executor` picks one from the command line's
 options; :func:`run_tasks` sends the tasks in batches (a few per submission, so that
 scheduling costs little beside the work), calls ``progress`` as each batch finishes,
 and returns what finished when Ctrl-C stops it, when a task kills its worker on every
@@ -18,23 +19,23 @@ try, or when the executor itself goes away.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     BrokenExecutor,
     CancelledError,
     Executor,
     Future,
-    ProcessPoolExecutor,
     wait,
 )
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gcverify.errors import GCVerifyError, invalid_argument
 from gcverify.parallel import available_cores
+
+if TYPE_CHECKING:
+    from gcverify.forking_executor import ForkingExecutor
 
 __all__ = [
     "EXECUTORS",
@@ -42,6 +43,7 @@ __all__ = [
     "ExecutorUnavailable",
     "TaskRun",
     "WorkerKilled",
+    "inherits_state",
     "local_executor",
     "open_executor",
     "run_tasks",
@@ -50,7 +52,7 @@ __all__ = [
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: The executors :func:`open_executor` knows: ``local`` (a process pool, the default)
+#: The executors :func:`open_executor` knows: ``local`` (children of this process, the default)
 #: and ``dask`` (a Dask cluster: a running one at ``scheduler``, or one started here).
 EXECUTORS = ("local", "dask")
 
@@ -60,7 +62,8 @@ class WorkerKilled(Exception):
 
 
 class ExecutorLost(Exception):
-    """The executor went away (a Dask scheduler stopped, a pool's process was killed)."""
+    """The executor went away (a Dask scheduler stopped, the process of a
+    :class:`~concurrent.futures.ProcessPoolExecutor` was killed)."""
 
 
 def _check_jobs(jobs: int | None) -> None:
@@ -68,20 +71,15 @@ def _check_jobs(jobs: int | None) -> None:
         raise invalid_argument("jobs", jobs, "is not a positive integer", "pass e.g. jobs=2")
 
 
-def local_executor(jobs: int | None = None) -> ProcessPoolExecutor:
-    """A process pool of ``jobs`` workers (default: the usable cores), forked where the
-    platform can fork, so that workers start with this process's state."""
+def local_executor(jobs: int | None = None) -> ForkingExecutor:
+    """The local executor: a child forked from this process for each submission,
+    ``jobs`` at a time (default: the usable cores), so that every task starts with this
+    process's state and a task that dies, or Ctrl-C, costs only that child
+    (:class:`~gcverify.forking_executor.ForkingExecutor`)."""
     _check_jobs(jobs)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=jobs or available_cores(), mp_context=context,
-                               initializer=_ignore_ctrl_c)
+    from gcverify.forking_executor import ForkingExecutor
 
-
-def _ignore_ctrl_c() -> None:
-    # Ctrl-C reaches the whole process group: the parent decides (it cancels what has
-    # not started, and the tasks running finish).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return ForkingExecutor(jobs or available_cores())
 
 
 @contextlib.contextmanager
@@ -91,8 +89,7 @@ def open_executor(jobs: int | None = None, *, executor: str | None = None,
 
     ``scheduler`` (an address such as ``tcp://127.0.0.1:8786``) uses a running Dask
     cluster; ``executor="dask"`` without one starts a local Dask cluster of ``jobs``
-    workers; otherwise (``executor`` None or ``"local"``) a local process pool of
-    ``jobs`` workers.
+    workers; otherwise (``executor`` None or ``"local"``) :func:`local_executor`.
     """
     _check_jobs(jobs)
     if executor is not None and executor not in EXECUTORS:
@@ -115,6 +112,30 @@ def open_executor(jobs: int | None = None, *, executor: str | None = None,
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def inherits_state(executor: Executor) -> bool:
+    """Whether tasks on ``executor`` run in children forked from this process as they
+    start, seeing its state (the user's imported code) with nothing sent: the local
+    executor. Tasks for any other must travel pickled.
+
+    >>> with open_executor(jobs=1) as executor:
+    ...     inherits_state(executor)
+    True
+    """
+    from gcverify.forking_executor import ForkingExecutor
+
+    return isinstance(executor, ForkingExecutor)
+
+
+def _first_completed(executor: Executor, futures: Collection[Future[Any]]) -> set[Future[Any]]:
+    """The futures done, once one is: the local executor has no thread of its own, and
+    runs its children while it is waited on."""
+    from gcverify.forking_executor import ForkingExecutor
+
+    if isinstance(executor, ForkingExecutor):
+        return executor.wait_first(futures)
+    return wait(futures, return_when=FIRST_COMPLETED)[0]
 
 
 @dataclass(frozen=True)
@@ -199,8 +220,7 @@ class _Run(Generic[T, R]):
             if not self.pending:
                 suspect = self.suspects.pop(0)
                 self.submit(suspect, suspect + 1, alone=True)
-            finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-            for future in finished:
+            for future in _first_completed(self.executor, self.pending):
                 self.collect(future, *self.pending.pop(future))
 
     def collect(self, future: Future[list[R]], start: int, stop: int, alone: bool) -> None:
@@ -236,7 +256,7 @@ def _lost_reason(error: BaseException) -> str:
     if isinstance(error, ExecutorLost):
         return str(error)
     if isinstance(error, BrokenExecutor):
-        return "a worker process of the local pool died"
+        return "a worker process of the pool died"
     return "the executor cancelled the tasks"
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,7 +19,6 @@ from gcverify.executors import (
     ExecutorUnavailable,
     TaskRun,
     WorkerKilled,
-    local_executor,
     open_executor,
     run_tasks,
 )
@@ -110,10 +109,13 @@ def test_a_lost_executor_returns_what_finished_and_says_why() -> None:
     assert run.results[:4] == [0, 1, 4, 9] and run.results[4:] == [None] * 4
 
 
-def test_a_dead_local_worker_is_a_lost_pool_not_a_traceback() -> None:
-    with local_executor(jobs=1) as pool:
+def test_a_pool_whose_process_dies_is_lost_not_a_traceback() -> None:
+    # Any executor may be passed in (run_study(executor=...)); the local one loses
+    # only the task (tests/test_forking_executor.py).
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         run = run_tasks(pool, _exit_on_three, list(range(6)), batch=1)
-    assert run.lost == "a worker process of the local pool died"
+    assert run.lost == "a worker process of the pool died"
     assert run.results[:3] == [0, 1, 2]
 
 

@@ -23,7 +23,7 @@ import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.progress import ProgressBar, progress_bar
-from gcverify.cli.scaling import executor_options, exit_after_run, remote_executor
+from gcverify.cli.scaling import executor_options, exit_after_run
 from gcverify.cli.shared import (
     build_check_options,
     check_options,
@@ -36,6 +36,7 @@ from gcverify.cli.shared import (
 )
 from gcverify.cli.target import TargetOptions, mutate_option, mutation_target, target_options
 from gcverify.errors import GCVerifyError
+from gcverify.executors import open_executor
 from gcverify.failure import FailureKind, UserCodeFailed
 from gcverify.interrupts import catching_interrupts, deferred_interrupts, interrupted
 from gcverify.limits import DEFAULT_TIME_LIMIT, default_memory_limit
@@ -111,7 +112,7 @@ def mutate(file: str | None, n_examples: int, output: str,
     memory_limit = memory_limit or default_memory_limit(jobs)
     campaign = _Campaign(request, n_examples, jobs, time_limit, memory_limit, settings)
     with catching_interrupts():
-        with remote_executor(jobs, executor, scheduler) as campaign.executor, \
+        with open_executor(jobs, executor=executor, scheduler=scheduler) as campaign.executor, \
                 progress_bar(progress) as bar:
             try:
                 result = campaign.run(bar)

@@ -13,19 +13,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from gcverify.cli.exit_codes import ExitCode
 from gcverify.cli.shared import jobs_option
-from gcverify.executors import EXECUTORS, open_executor
+from gcverify.executors import EXECUTORS
 
-__all__ = ["executor_options", "exit_after_run", "remote_executor"]
+__all__ = ["executor_options", "exit_after_run"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,23 +37,11 @@ def executor_options(what: str) -> Callable[[F], F]:
                  "tcp://10.0.0.5:8786); needs pip install 'gcverify[dask]'.")(command)
         command = click.option(
             "--executor", type=click.Choice(EXECUTORS), default=None,
-            help="local: a process pool on this machine; dask: a Dask cluster (the one at "
+            help="local: child processes on this machine; dask: a Dask cluster (the one at "
                  "--scheduler, or one started on this machine with --jobs workers)  "
                  "[default: local; dask with --scheduler]")(command)
         return jobs_option(what)(command)
     return decorate
-
-
-@contextlib.contextmanager
-def remote_executor(jobs: int | None, executor: str | None,
-                    scheduler: str | None) -> Iterator[Executor | None]:
-    """The Dask cluster the options name (closed on exit), or None for this machine's
-    own children (a campaign forks them itself)."""
-    if scheduler is None and executor in (None, "local"):
-        yield None
-        return
-    with open_executor(jobs, executor=executor, scheduler=scheduler) as pool:
-        yield pool
 
 
 def exit_after_run(stopped: bool, lost: str | None, finished: ExitCode) -> NoReturn:

@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -54,6 +55,7 @@ import numpy as np
 from gcverify.adapters import Backprop
 from gcverify.check import check_backprop
 from gcverify.errors import GCVerifyError, invalid_argument
+from gcverify.executors import inherits_state, open_executor
 from gcverify.failure import Failure, FailureKind, error_text
 from gcverify.interrupts import catching_interrupts, deferred_interrupts
 from gcverify.limits import DEFAULT_TIME_LIMIT, default_memory_limit
@@ -66,10 +68,10 @@ from gcverify.mutation.baseline import (
     quiet,
     run_baseline,
 )
-from gcverify.mutation.distributed import portable_namespace, run_on_executor
+from gcverify.mutation.dispatch import portable_namespace, run_on_executor
 from gcverify.mutation.engine import Mutant
 from gcverify.mutation.examples import Example
-from gcverify.mutation.isolation import run_isolated, start_method
+from gcverify.mutation.isolation import start_method
 from gcverify.mutation.operators import OPERATORS, Operator
 from gcverify.mutation.outcomes import Evaluation, sort_outcome
 from gcverify.mutation.reach import differs_when_revived
@@ -188,11 +190,12 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
         The ``sys.argv`` the user's code sees in the children (default: this
         process's).
     executor
-        Where the mutants run: by default ``jobs`` children of this process at a time;
-        an executor from :func:`gcverify.executors.open_executor` (a Dask cluster)
-        runs each in a child of a worker instead (:mod:`~gcverify.mutation.distributed`),
-        with the same limits. The baseline always runs here. If the executor goes away,
-        the campaign returns what finished, with ``lost`` saying why.
+        Where the mutants run (:mod:`~gcverify.mutation.dispatch`): by default
+        :func:`gcverify.executors.open_executor` ``(jobs)``, ``jobs`` children of this
+        process at a time; any executor it opens (a Dask cluster) runs them on its
+        workers instead. Either way each mutant runs in a child of the worker, with
+        the limits. The baseline always runs here. If the executor goes away, the
+        campaign returns what finished, with ``lost`` saying why.
 
     Raises
     ------
@@ -270,22 +273,24 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
             assert mutants is not None
             record(index, sort_outcome(mutants[index], report, examples, memory_limit))
 
-        lost = None
-        if executor is None:
-            _, interrupted = run_isolated(partial(_evaluate, job), mutants, jobs=jobs,
-                                          time_limit=limit, memory_limit=memory_limit,
-                                          argv=argv, on_finish=finished)
-        else:
-            job = replace(job, namespace=portable_namespace(job.namespace))
-            run = run_on_executor(executor, partial(_evaluate, job), mutants,
-                                  namespace=target.namespace, time_limit=limit,
-                                  memory_limit=memory_limit, argv=argv, on_finish=finished)
+        interrupted, lost = True, None
+        try:
+            with contextlib.ExitStack() as stack:
+                pool = executor if executor is not None else stack.enter_context(
+                    open_executor(jobs))
+                if not inherits_state(pool):  # the job travels, without this process's imports
+                    job = replace(job, namespace=portable_namespace(job.namespace))
+                run = run_on_executor(pool, partial(_evaluate, job), mutants,
+                                      namespace=target.namespace, time_limit=limit,
+                                      memory_limit=memory_limit, argv=argv, on_finish=finished)
+            interrupted, lost = run.interrupted, run.lost
             for index, why in sorted(run.failed.items()):
                 record(index, MutantResult(
                     mutants[index], Outcome.KILLED_BY_ERROR, (),
                     f"the mutant {why} (each mutant runs in a child of the worker: "
                     "something took the whole worker down)", error=f"the mutant {why}"))
-            interrupted, lost = run.interrupted, run.lost
+        except KeyboardInterrupt:  # after the run: what was recorded stays
+            interrupted = True
     return settings.result(mutants, started=started, baseline=baseline, limit=limit,
                            results=results, interrupted=interrupted, lost=lost)
 

@@ -9,7 +9,7 @@ import types
 import pytest
 
 from gcverify.errors import InvalidArgument
-from gcverify.mutation.distributed import portable_namespace
+from gcverify.mutation.dispatch import portable_namespace
 from gcverify.mutation.rebuild import namespace_with
 
 SOURCE = '''

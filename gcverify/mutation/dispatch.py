@@ -1,16 +1,19 @@
-"""A mutation campaign's mutants on an executor other than this machine's own
-children: a Dask cluster (:mod:`gcverify.dask_executor`).
+"""A mutation campaign's mutants on an executor (:mod:`gcverify.executors`), each in
+its own supervised child of the executor's worker.
 
-Locally, :func:`~gcverify.mutation.isolation.run_isolated` forks one child per mutant
-from this process, which already holds the user's imported code. A worker holds none
-of it, and need not see the user's files: :func:`run_on_executor` sends the campaign's
-job (the user's functions, the examples, the original's gradients, the options) with
-the tasks, pickled by value (``cloudpickle.register_pickle_by_value`` for every module
-loaded from the user's folder; installed packages travel by name and must be installed
-on the workers). On the worker every mutant still runs in its own forked child, with
-its time and memory limits, so that a mutant that crashes, hangs or exhausts memory
-cannot take the worker down; a task that kills its worker anyway is retried by the
-scheduler a bounded number of times and then reported.
+The task is the same wherever it runs: :func:`run_on_executor` hands the executor one
+call per mutant (locally) or per few (on Dask), and the worker forks a child for each
+mutant with its time and memory limits (:func:`~gcverify.mutation.isolation.run_isolated`),
+so that a mutant that crashes, hangs or exhausts memory cannot take the worker down.
+
+Locally the worker is itself a child forked from this process as the call starts
+(:class:`~gcverify.forking_executor.ForkingExecutor`): it holds the user's imported code
+already, and nothing is sent. A Dask worker holds none of it, and need not see the
+user's files: the campaign's job (the user's functions, the examples, the original's
+gradients, the options) travels with the tasks, pickled by value
+(``cloudpickle.register_pickle_by_value`` for every module loaded from the user's
+folder; installed packages travel by name and must be installed on the workers). A
+task that kills its worker anyway is retried a bounded number of times, then reported.
 
 >>> portable_namespace({"__builtins__": {}, "np": 1, "sigmoid": abs})
 {'np': 1, 'sigmoid': <built-in function abs>}
@@ -29,16 +32,18 @@ from types import ModuleType
 from typing import Any
 
 from gcverify.errors import GCVerifyError
-from gcverify.executors import TaskRun, run_tasks
+from gcverify.executors import TaskRun, inherits_state, run_tasks
 from gcverify.mutation.engine import Mutant
 from gcverify.mutation.isolation import run_isolated
 from gcverify.supervise import ChildReport
 
 __all__ = ["MUTANTS_PER_TASK", "portable_namespace", "run_on_executor", "user_modules"]
 
-#: Mutants per task: a mutant takes some 0.1-0.3 s on the notebook's network and a
-#: Dask task costs a few milliseconds to schedule (benchmarks/bench_dask.py), so four
-#: keep that under 1 % without starving workers of work on a 150-mutant campaign.
+#: Mutants per task sent to a cluster: a mutant takes some 0.1-0.3 s on the notebook's
+#: network and a Dask task costs a few milliseconds to schedule
+#: (benchmarks/bench_dask.py), so four keep that under 1 % without starving workers of
+#: work on a 150-mutant campaign. Locally each mutant is a task of its own: a fork costs
+#: about as much as scheduling, and progress and Ctrl-C go mutant by mutant.
 MUTANTS_PER_TASK = 4
 
 # Module globals that describe how the module was imported here, not what its code
@@ -106,9 +111,10 @@ def _check_portable(evaluate: Callable[[Mutant], Any], namespace: Mapping[str, A
 
 @contextlib.contextmanager
 def _children_allowed() -> Iterator[None]:
-    # A Dask worker is a daemonic process, and multiprocessing refuses children to
-    # those (they could outlive it). Each mutant's child is killed with its parent
-    # (supervise: PR_SET_PDEATHSIG) and waited for, so it cannot.
+    # A Dask worker, like a child of the local executor, is a daemonic process, and
+    # multiprocessing refuses children to those (they could outlive it). Each mutant's
+    # child is killed with its parent (supervise: PR_SET_PDEATHSIG) and waited for, so
+    # it cannot.
     process = multiprocessing.current_process()
     daemon = process.daemon
     if daemon:
@@ -123,7 +129,8 @@ def _children_allowed() -> Iterator[None]:
 def _run_on_worker(evaluate: Callable[[Mutant], Any], time_limit: float,
                    memory_limit: int, argv: tuple[str, ...] | None,
                    mutant: Mutant) -> ChildReport:
-    """One mutant in a forked child of the worker (runs on the worker)."""
+    """One mutant in a forked child of the worker (runs on the worker: a Dask worker, or
+    the local executor's child)."""
     with _children_allowed():
         reports, _ = run_isolated(evaluate, [mutant], jobs=1, time_limit=time_limit,
                                   memory_limit=memory_limit, argv=argv)
@@ -138,12 +145,14 @@ def run_on_executor(executor: Executor, evaluate: Callable[[Mutant], Any],
     """``evaluate(mutant)`` for every mutant, each in a child of a worker of
     ``executor``; ``on_finish(index, report)`` here as each finishes.
 
-    ``namespace`` is the user's module globals (its folder's modules are sent by
-    value); ``time_limit`` and ``memory_limit`` bound each child, as locally.
+    ``namespace`` is the user's module globals (sent to a cluster: its folder's
+    modules by value); ``time_limit`` and ``memory_limit`` bound each child.
     """
+    task = partial(_run_on_worker, evaluate, time_limit, memory_limit,
+                   tuple(argv) if argv is not None else None)
+    if inherits_state(executor):
+        return run_tasks(executor, task, list(mutants), on_result=on_finish)
     with _sent_by_value(user_modules(namespace)):
         _check_portable(evaluate, namespace)
-        task = partial(_run_on_worker, evaluate, time_limit, memory_limit,
-                       tuple(argv) if argv is not None else None)
         return run_tasks(executor, task, list(mutants), batch=MUTANTS_PER_TASK,
                          on_result=on_finish)
