@@ -53,8 +53,8 @@ from gcverify.sensitivity.measure import (
 )
 from gcverify.sensitivity.rules import RULES
 
-__all__ = ["CSV_COLUMNS", "PRESETS", "Measurements", "Preset", "RuleRow", "StudyResult",
-           "run_study"]
+__all__ = ["CSV_COLUMNS", "PRESETS", "TASKS_PER_SUBMISSION", "Measurements", "Preset",
+           "RuleRow", "StudyResult", "run_study"]
 
 
 # The networks every preset draws: one hidden activation each (so that errors can be told
@@ -89,6 +89,13 @@ PRESETS = {
     "paper": Preset("paper", 5000, 10000, 9000,
                     deltas=tuple(10.0 ** (k / 4) for k in range(-40, 1))),
 }
+
+#: Tasks sent to a worker at once, per part of the study: some 0.1-0.3 s of work (the
+#: costs above), so that what a submission costs beside it (the local executor forks a
+#: child for each, 4 ms; a Dask task takes 3-4 ms to schedule, benchmarks/bench_dask.py)
+#: stays near 1 %, while progress still moves every second or so. The results do not
+#: depend on it.
+TASKS_PER_SUBMISSION = {"step network": 32, "boundary network": 16, "mutant example": 1}
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,8 @@ def run_study(preset: Preset, *, seed: int = 0, jobs: int | None = None,
             if stopped is not None:
                 parts.append([])
                 continue
-            run = run_tasks(pool, function, list(range(count)), batch=2, progress=tick)
+            run = run_tasks(pool, function, list(range(count)),
+                            batch=TASKS_PER_SUBMISSION[name], progress=tick)
             done[0] += count
             parts.append([r for r in run.results if r is not None])
             failed += [f"{name} {index}: {why}" for index, why in sorted(run.failed.items())]
