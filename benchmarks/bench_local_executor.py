@@ -7,16 +7,18 @@ Issue 14 sent the local mutation campaign through the same executor seam as Dask
 the study (``open_executor`` / ``run_tasks``): the local executor forks a child per
 call, which forks the mutant's supervised child, where the campaign used to fork the
 mutant's child directly; the study's tasks, run by a pool of long-lived processes
-before, now fork a child per batch. This script times, at ``--before`` (default: the
-last commit before the change) and ``--after`` (default: this checkout), each from its
-own checkout (a temporary git worktree), the commands alternately, ``--repeats`` times:
+in batches of 2 before, now fork a child per batch of 64, 64 or 4 (by part). This
+script times, at ``--before`` (default: the last commit before the change) and
+``--after`` (default: this checkout), each from its own checkout (a temporary git
+worktree), the commands alternately, ``--repeats`` times:
 
 * ``gcverify mutate --seed 7 --jobs 2``: the notebook's 153 mutants;
 * ``gcverify mutate examples/row_major.py ...``: the row-major example's four functions,
   as its docstring writes the command (user code: loss and layer functions);
 * ``gcverify sensitivity --preset quick --seed 3 --jobs 2``.
 
-and prints each command's median wall time before and after, the ratio, and whether
+and prints each command's median wall time and CPU time (the command's and its
+children's) before and after, the ratios, and whether
 the reports are identical apart from timing (``report.json``, ``sensitivity.json``).
 The machine's load changes between runs: run it on a quiet machine, or twice.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,21 +54,28 @@ COMMANDS = {
 REPORTS = ("report.json", "sensitivity.json")
 
 
-def run_command(tree: Path, argv: list[str], output: Path) -> tuple[float, str]:
+def run_command(tree: Path, argv: list[str], output: Path) -> tuple[float, float, str]:
     """``python -m gcverify ARGV --output OUTPUT`` in a fresh process with ``tree``'s
-    gcverify; the wall time and the report without its timing."""
+    gcverify; the wall time, the CPU time of it and its children (steadier than the
+    wall time on a shared machine), and the report without its timing."""
     environment = {**os.environ, "PYTHONPATH": str(tree)}
-    started = time.perf_counter()
+    started, before = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-m", "gcverify", *argv, "--no-progress", "--output",
                     str(output)], cwd=tree, env=environment, check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _children_cpu() - before
     for name in REPORTS:
         if (output / name).exists():
             document = json.loads((output / name).read_text())
             document.pop("timing", None)
-            return elapsed, json.dumps(document, sort_keys=True)
-    return elapsed, "no report"
+            return elapsed, cpu, json.dumps(document, sort_keys=True)
+    return elapsed, cpu, "no report"
+
+
+def _children_cpu() -> float:
+    # Every process the command started was waited for, so its time is counted here.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -73,6 +83,7 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE_THE_SEAM)
     parser.add_argument("--after", default=None, help="default: this checkout")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--only", default="", help="the commands whose label holds this")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -82,19 +93,25 @@ def main() -> None:
             print(f"before {arguments.before}, after {arguments.after or 'this checkout'} "
                   f"({ROOT.name}); median of {arguments.repeats}")
             for label, argv in COMMANDS.items():
+                if arguments.only not in label:
+                    continue
                 times: dict[str, list[float]] = {"before": [], "after": []}
+                cpus: dict[str, list[float]] = {"before": [], "after": []}
                 reports: dict[str, set[str]] = {"before": set(), "after": set()}
                 for repeat in range(arguments.repeats):
                     for side, tree in trees.items():
                         output = folder / f"{side}-{repeat}-{len(times[side])}"
-                        elapsed, report = run_command(tree, argv, output)
+                        elapsed, cpu, report = run_command(tree, argv, output)
                         times[side].append(elapsed)
+                        cpus[side].append(cpu)
                         reports[side].add(report)
-                slow, fast = (statistics.median(times[s]) for s in ("before", "after"))
+                old, new = (statistics.median(times[s]) for s in ("before", "after"))
+                old_cpu, new_cpu = (statistics.median(cpus[s]) for s in ("before", "after"))
                 same = ("identical" if len(reports["before"] | reports["after"]) == 1
                         else "DIFFERENT")
-                print(f"  {label:44s} before {slow:6.1f} s  after {fast:6.1f} s  "
-                      f"ratio {fast / slow:.2f}  (reports {same})")
+                print(f"  {label:44s} wall {old:6.1f} s -> {new:6.1f} s, ratio "
+                      f"{new / old:.2f};  CPU {old_cpu:6.1f} s -> {new_cpu:6.1f} s, ratio "
+                      f"{new_cpu / old_cpu:.2f}  (reports {same})")
 
 
 if __name__ == "__main__":

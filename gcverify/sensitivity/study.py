@@ -90,12 +90,13 @@ PRESETS = {
                     deltas=tuple(10.0 ** (k / 4) for k in range(-40, 1))),
 }
 
-#: Tasks sent to a worker at once, per part of the study: some 0.1-0.3 s of work (the
-#: costs above), so that what a submission costs beside it (the local executor forks a
-#: child for each, 4 ms; a Dask task takes 3-4 ms to schedule, benchmarks/bench_dask.py)
-#: stays near 1 %, while progress still moves every second or so. The results do not
-#: depend on it.
-TASKS_PER_SUBMISSION = {"step network": 32, "boundary network": 16, "mutant example": 1}
+#: Tasks sent to a worker at once, per part of the study: 0.6-1.3 s of work (the costs
+#: above). A submission costs some 20 ms beside its work on the local executor (the
+#: child it forks starts cold: measured on the mutant examples one per submission,
+#: 24 ms each) and 3-4 ms on Dask (benchmarks/bench_dask.py); with batches of 2 the
+#: quick study took 1.56 times as long as on a pool of long-lived processes, with these
+#: 0.99 times (benchmarks/bench_local_executor.py). The results do not depend on it.
+TASKS_PER_SUBMISSION = {"step network": 64, "boundary network": 64, "mutant example": 4}
 
 
 @dataclass(frozen=True)
