@@ -9,9 +9,6 @@ with :class:`~gcverify.executors.WorkerKilled`, as a task that takes a Dask work
 does. Cancelling a future kills its child if the call is running, and a shutdown that
 does not wait kills every child still running: Ctrl-C never waits for a call to end.
 Children ignore SIGINT (Ctrl-C is the parent's business) and die with this process.
-Each computes with one BLAS thread, as a Dask nanny's workers do: ``jobs`` children are
-the parallelism, and OpenBLAS's own threads in each would fight them for the cores
-(the notebook's campaign took 1.3 times as long on 2 cores).
 
 There is no thread. Children are started, and their results collected, by whoever
 waits: :meth:`ForkingExecutor.wait_first` (which
@@ -41,7 +38,6 @@ from typing import Any, TypeVar
 from gcverify.errors import invalid_argument
 from gcverify.executors import WorkerKilled
 from gcverify.interrupts import check_interrupt
-from gcverify.parallel import one_blas_thread
 from gcverify.supervise import Child, ChildReport, ChildSetup
 
 __all__ = ["ForkingExecutor"]
@@ -113,8 +109,7 @@ class ForkingExecutor(Executor):
         while self._queued and len(self._running) < self.jobs:
             future, call = self._queued.popleft()
             if not future.cancelled():
-                self._running[future] = Child.start(_with_one_blas_thread, (call,),
-                                                    _UNLIMITED)
+                self._running[future] = Child.start(call, (), _UNLIMITED)
         if not self._running:
             return False
         wait([w for child in self._running.values() for w in child.waitables()],
@@ -135,11 +130,6 @@ class ForkingExecutor(Executor):
 
     def _until_done(self, future: _ForkedFuture[Any], timeout: float | None) -> None:
         self.wait_first([future], timeout)
-
-
-def _with_one_blas_thread(call: Callable[[], T]) -> T:
-    with one_blas_thread():  # inherited by the children the call forks
-        return call()
 
 
 def _settle(future: Future[Any], report: ChildReport) -> None:

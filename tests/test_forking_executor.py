@@ -4,12 +4,10 @@ kill what runs, and no thread is involved."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -173,34 +171,3 @@ def test_the_local_executor_inherits_state_and_is_the_default() -> None:
 def test_bad_jobs_name_the_argument(jobs: object) -> None:
     with pytest.raises(InvalidArgument, match="jobs="):
         ForkingExecutor(jobs)  # type: ignore[arg-type]
-
-
-def _blas_threads(_: object = None) -> list[int]:
-    import threadpoolctl
-
-    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
-            if pool["user_api"] == "blas"]
-
-
-def _blas_threads_of_a_grandchild(_: object = None) -> list[int]:
-    from gcverify.supervise import run_supervised
-
-    with _daemon_may_fork():
-        return list(run_supervised(_blas_threads, None, time_limit=60).value)
-
-
-@contextlib.contextmanager
-def _daemon_may_fork() -> Iterator[None]:
-    import multiprocessing
-
-    process = multiprocessing.current_process()
-    process.daemon = False  # as a campaign's worker does (mutation.dispatch)
-    yield
-
-
-def test_children_and_what_they_fork_compute_with_one_blas_thread() -> None:
-    # A Dask nanny starts its workers so; jobs children are the parallelism.
-    assert _blas_threads(), "numpy's BLAS is not seen by threadpoolctl"
-    with ForkingExecutor(jobs=1) as executor:
-        assert set(executor.submit(_blas_threads).result()) == {1}
-        assert set(executor.submit(_blas_threads_of_a_grandchild).result()) == {1}
