@@ -178,8 +178,8 @@ def run_study(preset: Preset, *, seed: int = 0, jobs: int | None = None,
               executor: Executor | None = None,
               progress: Callable[[int, int], None] | None = None) -> StudyResult:
     """Run the four parts of the study (see the module's docstring) on ``executor``
-    (default: a local pool of ``jobs`` workers). ``progress(done, total)`` follows the
-    tasks. Ctrl-C returns what finished, with ``interrupted=True``; so does losing the
+    (default: ``jobs`` children of this process at a time). ``progress(done, total)``
+    follows the tasks. Ctrl-C returns what finished, with ``interrupted=True``; so does losing the
     executor (``lost`` says why); a task that killed its worker on every try is left out
     and named in ``failed_tasks``."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -1,5 +1,5 @@
 """The executor seam on a real Dask cluster (scheduler and workers as separate
-processes on 127.0.0.1): the same results as the local pool, a worker killed mid-run,
+processes on 127.0.0.1): the same results as on this machine, a worker killed mid-run,
 a task that kills its worker every time, the scheduler going away."""
 
 from __future__ import annotations

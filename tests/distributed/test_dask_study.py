@@ -1,4 +1,4 @@
-"""The sensitivity study on a real Dask cluster gives the local pool's sensitivity.json
+"""The sensitivity study on a real Dask cluster gives the local run's sensitivity.json
 (apart from timing), also when a worker is killed during the run."""
 
 from __future__ import annotations
