@@ -15,7 +15,8 @@ parent's memory: nothing is pickled on the way in) that
 
 and returns a :class:`ChildReport`: the function's value, or a
 :class:`~gcverify.failure.Failure`. :class:`Child` is one such child, for callers that
-run several at once (:func:`gcverify.mutation.isolation.run_isolated`).
+run several at once (:func:`gcverify.mutation.isolation.run_isolated`,
+:class:`gcverify.forking_executor.ForkingExecutor`).
 
 >>> run_supervised(abs, -2, time_limit=10).value
 2
@@ -56,6 +57,9 @@ _TAIL = 32_768            # bytes of a child's stderr kept
 _RESERVE = 1 << 20        # freed before a child reports a failure, so it can when out of memory
 _DUMP_WAIT = 1.0          # seconds a hung child gets to dump where it is before the kill
 _PR_SET_PDEATHSIG = 1     # linux/prctl.h
+# os._exit as Python has it: a child replaces os._exit to say where it was called, and
+# a child's child (a campaign's worker forks the mutant's) must not inherit that.
+_REAL_EXIT = os._exit
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,9 @@ class Child:
         """The child's report if it has finished (or overran its time), else None."""
         self._drain()
         elapsed = time.monotonic() - self.started
+        # Alive or not, asked before the pipe: a child that reports and exits between
+        # the two looks dead with its report unread otherwise (seen: "exited with code 0").
+        alive = self.process.is_alive()
         if self.reader.poll():
             try:
                 tag, payload = self.reader.recv()
@@ -219,7 +226,7 @@ class Child:
                 if tag == _RERAISE:
                     return ChildReport(error=payload, seconds=elapsed)
                 return ChildReport(failure=payload, seconds=elapsed)
-        if not self.process.is_alive():
+        if not alive:
             code = self.process.exitcode
             self._reap()
             return ChildReport(failure=Failure.of_death(
@@ -333,7 +340,6 @@ def _silenced() -> Iterator[None]:
 
 def _child_main(writer: Connection, stderr: int, function: Callable[..., Any],
                 args: tuple[Any, ...], setup: ChildSetup) -> None:
-    real_exit = os._exit
     try:
         _enter(stderr, setup)
         reserve: bytearray | None = bytearray(_RESERVE)
@@ -357,7 +363,7 @@ def _child_main(writer: Connection, stderr: int, function: Callable[..., Any],
             writer.send((_FAILED, failure))
         writer.close()
     finally:
-        real_exit(0)  # no atexit handler, no thread, no finalizer of the user's delays it
+        _REAL_EXIT(0)  # no atexit handler, no thread, no finalizer of the user's delays it
 
 
 def _enter(stderr: int, setup: ChildSetup) -> None:
@@ -381,11 +387,9 @@ def _enter(stderr: int, setup: ChildSetup) -> None:
     faulthandler.enable(file=dump, all_threads=False)
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
-    real_exit = os._exit
-
     def exit_with_dump(status: int) -> None:  # os._exit says where it was called
         faulthandler.dump_traceback(file=dump, all_threads=False)
-        real_exit(status)
+        _REAL_EXIT(status)
 
     os._exit = exit_with_dump  # type: ignore[assignment]
 
