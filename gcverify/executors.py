@@ -19,6 +19,8 @@ try, or when the executor itself goes away.
 from __future__ import annotations
 
 import contextlib
+import math
+from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -43,6 +45,7 @@ __all__ = [
     "ExecutorUnavailable",
     "TaskRun",
     "WorkerKilled",
+    "first_completed",
     "inherits_state",
     "local_executor",
     "open_executor",
@@ -62,8 +65,8 @@ class WorkerKilled(Exception):
 
 
 class ExecutorLost(Exception):
-    """The executor went away (a Dask scheduler stopped, the process of a
-    :class:`~concurrent.futures.ProcessPoolExecutor` was killed)."""
+    """The executor went away (a Dask scheduler stopped); an executor that breaks
+    (:class:`~concurrent.futures.BrokenExecutor`) is lost too."""
 
 
 def _check_jobs(jobs: int | None) -> None:
@@ -128,14 +131,31 @@ def inherits_state(executor: Executor) -> bool:
     return isinstance(executor, ForkingExecutor)
 
 
-def _first_completed(executor: Executor, futures: Collection[Future[Any]]) -> set[Future[Any]]:
-    """The futures done, once one is: the local executor has no thread of its own, and
-    runs its children while it is waited on."""
+def first_completed(executor: Executor, futures: Collection[Future[Any]]) -> set[Future[Any]]:
+    """The futures of ``executor`` that are done, once one is. Wait for the local
+    executor's futures with this (or their ``result()``), not
+    :func:`concurrent.futures.wait`: it has no thread of its own, and runs its children
+    while it is waited on.
+
+    >>> with open_executor(jobs=1) as executor:
+    ...     future = executor.submit(abs, -1)
+    ...     first_completed(executor, [future]) == {future}
+    True
+    """
     from gcverify.forking_executor import ForkingExecutor
 
     if isinstance(executor, ForkingExecutor):
         return executor.wait_first(futures)
     return wait(futures, return_when=FIRST_COMPLETED)[0]
+
+
+def _in_flight(executor: Executor) -> float:
+    """How many submissions :func:`run_tasks` keeps in flight: a cluster queues them
+    itself (all at once), the local executor gets two per child it runs (its children
+    start only as others finish, and it looks at every one it holds each time)."""
+    from gcverify.forking_executor import ForkingExecutor
+
+    return 2 * executor.jobs if isinstance(executor, ForkingExecutor) else math.inf
 
 
 @dataclass(frozen=True)
@@ -185,14 +205,14 @@ def run_tasks(executor: Executor, function: Callable[[T], R], tasks: Sequence[T]
         raise invalid_argument("batch", batch, "is not a positive integer",
                                "pass e.g. batch=4")
     run = _Run(executor, function, tasks, progress, on_result)
+    run.unsent.extend((start, min(start + batch, len(tasks)))
+                      for start in range(0, len(tasks), batch))
     try:
-        for start in range(0, len(tasks), batch):
-            run.submit(start, min(start + batch, len(tasks)))
         run.drain()
     except KeyboardInterrupt:
-        run.cancel()
         return TaskRun(run.results, True, run.failed)
-    run.cancel()
+    finally:  # what has not finished is not wanted any more (a bug may be propagating)
+        run.cancel()
     return TaskRun(run.results, False, run.failed, run.lost)
 
 
@@ -208,6 +228,8 @@ class _Run(Generic[T, R]):
         self.failed: dict[int, str] = {}
         self.lost: str | None = None
         self.pending: dict[Future[list[R]], tuple[int, int, bool]] = {}
+        self.unsent: deque[tuple[int, int]] = deque()
+        self.in_flight = _in_flight(executor)
         self.suspects: list[int] = []
         self.done = 0
 
@@ -216,11 +238,13 @@ class _Run(Generic[T, R]):
         self.pending[future] = (start, stop, alone)
 
     def drain(self) -> None:
-        while self.lost is None and (self.pending or self.suspects):
+        while self.lost is None and (self.pending or self.unsent or self.suspects):
+            while self.unsent and len(self.pending) < self.in_flight:
+                self.submit(*self.unsent.popleft())
             if not self.pending:
                 suspect = self.suspects.pop(0)
                 self.submit(suspect, suspect + 1, alone=True)
-            for future in _first_completed(self.executor, self.pending):
+            for future in first_completed(self.executor, self.pending):
                 self.collect(future, *self.pending.pop(future))
 
     def collect(self, future: Future[list[R]], start: int, stop: int, alone: bool) -> None:
@@ -228,8 +252,8 @@ class _Run(Generic[T, R]):
             values = future.result()
         except WorkerKilled as killed:
             if stop - start > 1:
-                for single in range(start, stop):
-                    self.submit(single, single + 1)
+                self.unsent.extendleft((single, single + 1)
+                                       for single in reversed(range(start, stop)))
                 return
             if not alone:
                 self.suspects.append(start)

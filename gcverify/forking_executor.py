@@ -12,11 +12,11 @@ Children ignore SIGINT (Ctrl-C is the parent's business) and die with this proce
 
 There is no thread. Children are started, and their results collected, by whoever
 waits: :meth:`ForkingExecutor.wait_first` (which
-:func:`~gcverify.executors.run_tasks` uses) or a future's ``result()``. Forking while
-another thread of this process holds a lock (a stream's, the allocator's) can leave
-the child deadlocked, and the children of a campaign must be as sound as the ones it
-forked before this executor existed. :func:`concurrent.futures.wait` and
-``as_completed`` cannot drive it.
+:func:`~gcverify.executors.run_tasks` and :func:`~gcverify.executors.first_completed`
+use) or a future's ``result()``. A thread of ours would be forking, or holding a lock
+(a stream's, the allocator's), while another forks, and a child forked then can
+deadlock. So :func:`concurrent.futures.wait` and ``as_completed`` cannot drive it: wait
+with :func:`~gcverify.executors.first_completed`.
 
 >>> with ForkingExecutor(jobs=2) as executor:
 ...     futures = [executor.submit(abs, x) for x in (-1, -2, -3)]
@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 
 from gcverify.errors import invalid_argument
 from gcverify.executors import WorkerKilled
-from gcverify.interrupts import check_interrupt
+from gcverify.failure import FailureKind
+from gcverify.interrupts import check_interrupt, deferred_interrupts
 from gcverify.supervise import Child, ChildReport, ChildSetup
 
 __all__ = ["ForkingExecutor"]
@@ -79,12 +80,19 @@ class ForkingExecutor(Executor):
     def wait_first(self, futures: Collection[Future[Any]],
                    timeout: float | None = None) -> set[Future[Any]]:
         """Run children until one of ``futures`` is done (or ``timeout`` seconds pass):
-        the done ones. Ctrl-C raises :class:`KeyboardInterrupt` here."""
+        the done ones. Ctrl-C raises :class:`KeyboardInterrupt` here.
+
+        (It looks at every future each time a child finishes: keep few in flight, as
+        :func:`~gcverify.executors.run_tasks` does, not thousands.)
+        """
         deadline = math.inf if timeout is None else time.monotonic() + timeout
         while not (done := {future for future in futures if future.done()}):
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._step(remaining):
+            if remaining <= 0:
                 break
+            if not self._step(remaining):
+                raise RuntimeError("none of these futures can finish: they are not this "
+                                   "executor's, or were lost")
         return done
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -92,12 +100,14 @@ class ForkingExecutor(Executor):
         the end. Otherwise cancel it, killing the children still running: without a
         thread, no one would run the rest or see it finish."""
         self._closed = True
-        if wait and not cancel_futures:
-            while self._step(math.inf):
-                pass
-        for future in [future for future, _ in self._queued] + list(self._running):
-            future.cancel()
-        self._queued.clear()
+        try:
+            if wait and not cancel_futures:
+                while self._step(math.inf):
+                    pass
+        finally:  # also when Ctrl-C stops the wait
+            for future in [future for future, _ in self._queued] + list(self._running):
+                future.cancel()
+            self._queued.clear()
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         # Leaving on an exception (Ctrl-C, a bug) must not run the rest to the end.
@@ -105,13 +115,15 @@ class ForkingExecutor(Executor):
 
     def _step(self, timeout: float) -> bool:
         """Start what can start, wait at most ``timeout`` for news of a child and settle
-        the futures whose children finished. False when nothing is running."""
+        the futures whose children finished. False when there was nothing to do."""
+        started = False
         while self._queued and len(self._running) < self.jobs:
             future, call = self._queued.popleft()
             if not future.cancelled():
-                self._running[future] = Child.start(call, (), _UNLIMITED)
+                self._start(future, call)  # or settled, if the fork failed
+                started = True
         if not self._running:
-            return False
+            return started
         wait([w for child in self._running.values() for w in child.waitables()],
              timeout=None if math.isinf(timeout) else timeout)
         check_interrupt()
@@ -121,6 +133,16 @@ class ForkingExecutor(Executor):
                 del self._running[future]
                 _settle(future, report)
         return True
+
+    def _start(self, future: _ForkedFuture[Any], call: Callable[[], Any]) -> None:
+        # Ctrl-C waits until the child is recorded (and so can be killed); a fork that
+        # fails (no memory, too many processes) is the call's failure.
+        with deferred_interrupts():
+            try:
+                self._running[future] = Child.start(call, (), _UNLIMITED)
+            except OSError as error:
+                future.set_exception(error)
+        check_interrupt()
 
     def _forget(self, future: _ForkedFuture[Any]) -> None:
         """A cancelled future: its child, if it has one, is killed."""
@@ -133,11 +155,17 @@ class ForkingExecutor(Executor):
 
 
 def _settle(future: Future[Any], report: ChildReport) -> None:
+    """The call's value or exception; a child that died is a killed worker, one that
+    raised what cannot come back (SystemExit, an exception that does not unpickle) is a
+    bug in the call, raised here as RuntimeError."""
+    failure = report.failure
     if report.error is not None:
         future.set_exception(report.error)
-    elif report.failure is not None:
+    elif failure is not None and failure.kind in (FailureKind.CRASHED, FailureKind.MEMORY):
         future.set_exception(WorkerKilled(f"killed its worker process, which "
-                                          f"{report.failure.describe()}"))
+                                          f"{failure.describe()}"))
+    elif failure is not None:
+        future.set_exception(RuntimeError(failure.line("the call")))
     else:
         future.set_result(report.value)
 

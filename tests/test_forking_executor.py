@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gcverify import forking_executor
 from gcverify.errors import InvalidArgument
-from gcverify.executors import WorkerKilled, inherits_state, local_executor, run_tasks
+from gcverify.executors import (
+    WorkerKilled,
+    inherits_state,
+    local_executor,
+    open_executor,
+    run_tasks,
+)
 from gcverify.forking_executor import ForkingExecutor
 from gcverify.interrupts import catching_interrupts
 
@@ -50,11 +60,12 @@ def _pids(folder: Path, count: int, timeout: float = 20.0) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie, dead and waiting for its parent to reap it, is not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
+    return state != "Z"
 
 
 def test_each_call_runs_in_a_fresh_child_forked_when_it_starts() -> None:
@@ -171,3 +182,90 @@ def test_the_local_executor_inherits_state_and_is_the_default() -> None:
 def test_bad_jobs_name_the_argument(jobs: object) -> None:
     with pytest.raises(InvalidArgument, match="jobs="):
         ForkingExecutor(jobs)  # type: ignore[arg-type]
+
+
+def test_the_local_executor_is_open_executors_default_and_has_no_thread() -> None:
+    threads = threading.active_count()
+    with open_executor(jobs=2) as executor:
+        futures = [executor.submit(_span, 0.05) for _ in range(4)]
+        assert isinstance(executor, ForkingExecutor)
+        executor.wait_first(futures)
+        assert threading.active_count() == threads
+        assert all(future.result() for future in futures)
+
+
+def test_a_call_that_exits_is_a_bug_raised_not_a_killed_worker() -> None:
+    with ForkingExecutor(jobs=1) as executor:
+        with pytest.raises(RuntimeError, match=r"the call called sys.exit\(3\)"):
+            executor.submit(sys.exit, 3).result()
+
+
+def test_a_fork_that_fails_fails_its_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_more_processes(*args: object) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(forking_executor.Child, "start", no_more_processes)
+    with ForkingExecutor(jobs=1) as executor:
+        with pytest.raises(BlockingIOError):
+            executor.submit(abs, -1).result(timeout=10)
+
+
+def test_waiting_for_a_future_it_does_not_hold_says_so() -> None:
+    with ForkingExecutor(jobs=1) as executor, pytest.raises(RuntimeError, match="can finish"):
+        executor.wait_first([Future()])
+
+
+def test_ctrl_c_during_a_waiting_shutdown_still_kills_everything(tmp_path: Path) -> None:
+    executor = ForkingExecutor(jobs=2)
+    futures = [executor.submit(_sleep_after_writing_pid, str(tmp_path)) for _ in range(3)]
+    executor.wait_first(futures, timeout=0.01)
+    pids = _pids(tmp_path, 2)
+    interrupter = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    with catching_interrupts(), pytest.raises(KeyboardInterrupt):
+        interrupter.start()
+        executor.shutdown(wait=True)
+    interrupter.join()
+    assert not any(_alive(pid) for pid in pids)
+    assert all(future.cancelled() for future in futures)
+
+
+def test_run_tasks_keeps_two_calls_per_child_in_flight() -> None:
+    class Counting(ForkingExecutor):
+        def __init__(self, jobs: int) -> None:
+            super().__init__(jobs)
+            self.futures: list[Future[object]] = []
+            self.most = 0
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            self.most = max(self.most, sum(not f.done() for f in self.futures) + 1)
+            self.futures.append(super().submit(fn, *args, **kwargs))
+            return self.futures[-1]
+
+    with Counting(jobs=2) as executor:
+        run = run_tasks(executor, abs, list(range(-40, 0)))
+    assert run.results == list(range(40, 0, -1))
+    assert executor.most == 4
+
+
+def test_a_bug_propagating_from_run_tasks_kills_the_calls_running(tmp_path: Path) -> None:
+    def bug(index: int, value: object) -> None:
+        raise ValueError("a bug in on_result")
+
+    tasks: list[object] = [None, *[str(tmp_path)] * 2]
+    with ForkingExecutor(jobs=3) as executor, pytest.raises(ValueError, match="a bug"):
+        run_tasks(executor, _sleep_unless_none, tasks, on_result=bug)
+    assert not any(_alive(pid) for pid in _pids(tmp_path, 2))
+
+
+def _sleep_unless_none(folder: str | None) -> None:
+    if folder is not None:
+        _sleep_after_writing_pid(folder)
+    else:
+        time.sleep(1.0)  # finishes once the sleepers have started
+
+
+def test_a_child_that_reports_and_exits_at_once_is_never_taken_for_dead() -> None:
+    # Its report is read even when the exit comes between the parent's two looks.
+    with ForkingExecutor(jobs=2) as executor:
+        run = run_tasks(executor, abs, list(range(-300, 0)))
+    assert run.failed == {} and run.results == list(range(300, 0, -1))

@@ -283,13 +283,13 @@ def run_campaign(target: Target, *, examples: int = DEFAULT_EXAMPLES,
                 run = run_on_executor(pool, partial(_evaluate, job), mutants,
                                       namespace=target.namespace, time_limit=limit,
                                       memory_limit=memory_limit, argv=argv, on_finish=finished)
-            interrupted, lost = run.interrupted, run.lost
-            for index, why in sorted(run.failed.items()):
-                record(index, MutantResult(
-                    mutants[index], Outcome.KILLED_BY_ERROR, (),
-                    f"the mutant {why} (each mutant runs in a child of the worker: "
-                    "something took the whole worker down)", error=f"the mutant {why}"))
-        except KeyboardInterrupt:  # after the run: what was recorded stays
+                interrupted, lost = run.interrupted, run.lost
+                for index, why in sorted(run.failed.items()):
+                    record(index, MutantResult(
+                        mutants[index], Outcome.KILLED_BY_ERROR, (), f"the mutant {why} (each "
+                        "mutant runs in a child of the worker: something took the whole "
+                        "worker down)", error=f"the mutant {why}"))
+        except KeyboardInterrupt:  # whatever it interrupted, what was recorded stays
             interrupted = True
     return settings.result(mutants, started=started, baseline=baseline, limit=limit,
                            results=results, interrupted=interrupted, lost=lost)

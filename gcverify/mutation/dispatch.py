@@ -22,7 +22,9 @@ task that kills its worker anyway is retried a bounded number of times, then rep
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -37,7 +39,8 @@ from gcverify.mutation.engine import Mutant
 from gcverify.mutation.isolation import run_isolated
 from gcverify.supervise import ChildReport
 
-__all__ = ["MUTANTS_PER_TASK", "portable_namespace", "run_on_executor", "user_modules"]
+__all__ = ["MUTANTS_PER_TASK", "WORKER_WATCHDOG_MARGIN", "portable_namespace",
+           "run_on_executor", "user_modules"]
 
 #: Mutants per task sent to a cluster: a mutant takes some 0.1-0.3 s on the notebook's
 #: network and a Dask task costs a few milliseconds to schedule
@@ -45,6 +48,9 @@ __all__ = ["MUTANTS_PER_TASK", "portable_namespace", "run_on_executor", "user_mo
 #: work on a 150-mutant campaign. Locally each mutant is a task of its own: a fork costs
 #: about as much as scheduling, and progress and Ctrl-C go mutant by mutant.
 MUTANTS_PER_TASK = 4
+#: Seconds beyond the mutant's time limit after which a local worker that has not
+#: reported is ended (a Dask worker, shared by threads, is the cluster's to watch).
+WORKER_WATCHDOG_MARGIN = 30.0
 
 # Module globals that describe how the module was imported here, not what its code
 # uses; a worker rebuilds builtins itself.
@@ -137,6 +143,18 @@ def _run_on_worker(evaluate: Callable[[Mutant], Any], time_limit: float,
     return reports[0]
 
 
+def _run_in_local_worker(time_limit: float, task: Callable[[Mutant], ChildReport],
+                         mutant: Mutant) -> ChildReport:
+    """``task(mutant)`` in a child of the local executor, which SIGALRM ends should it
+    hang itself before its mutant's child does: forked while a thread of the user's
+    code held a lock, it could. Its one task, then, is reported as killed by error."""
+    signal.alarm(math.ceil(time_limit + WORKER_WATCHDOG_MARGIN))
+    try:
+        return task(mutant)
+    finally:
+        signal.alarm(0)
+
+
 def run_on_executor(executor: Executor, evaluate: Callable[[Mutant], Any],
                     mutants: Sequence[Mutant], *, namespace: Mapping[str, Any],
                     time_limit: float, memory_limit: int,
@@ -151,7 +169,8 @@ def run_on_executor(executor: Executor, evaluate: Callable[[Mutant], Any],
     task = partial(_run_on_worker, evaluate, time_limit, memory_limit,
                    tuple(argv) if argv is not None else None)
     if inherits_state(executor):
-        return run_tasks(executor, task, list(mutants), on_result=on_finish)
+        return run_tasks(executor, partial(_run_in_local_worker, time_limit, task),
+                         list(mutants), on_result=on_finish)
     with _sent_by_value(user_modules(namespace)):
         _check_portable(evaluate, namespace)
         return run_tasks(executor, task, list(mutants), batch=MUTANTS_PER_TASK,

@@ -4,12 +4,15 @@ killing the mutants that run (the Dask side: tests/distributed)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gcverify.forking_executor import ForkingExecutor
-from gcverify.mutation import custom_mutant, mutate, notebook_target, run_campaign
+from gcverify.mutation import custom_mutant, dispatch, mutate, notebook_target, run_campaign
 from gcverify.mutation.results import Outcome
 
 
@@ -65,18 +68,48 @@ def test_a_mutant_that_kills_its_worker_process_is_killed_by_error_after_one_ret
     assert executor.calls == 3  # the killer ran twice: once more alone
 
 
-def test_ctrl_c_kills_the_mutants_running_and_keeps_what_finished() -> None:
+def test_ctrl_c_kills_the_mutants_running_and_keeps_what_finished(tmp_path: Path) -> None:
     target = notebook_target(seed=0)
-    loop = _planted("while True:\n        pass", "loops")
+    loop = _planted(f"import os\n    open(os.path.join({str(tmp_path)!r}, str(os.getpid())), "
+                    "'w').close()\n    while True:\n        pass", "loops")
 
-    def stop_after_the_first(done: int, total: int, result: Any) -> None:
+    def stop_once_the_loops_run(done: int, total: int, result: Any) -> None:
+        _wait_for(lambda: len(list(tmp_path.iterdir())) == 2)
         raise KeyboardInterrupt
 
     started = time.monotonic()
-    result = run_campaign(target, examples=1, mutants=[*_usual("dW2 × 2"), loop, loop],
-                          jobs=2, time_limit=120, progress=stop_after_the_first)
-    assert time.monotonic() - started < 60  # not the loop's time limit
+    result = run_campaign(target, examples=1, mutants=[loop, loop, *_usual("dW2 × 2")],
+                          jobs=3, time_limit=120, progress=stop_once_the_loops_run)
+    assert time.monotonic() - started < 60  # not the loops' time limit
     assert result.interrupted
     assert [r.mutant.description for r in result.results] == ["dW2 × 2"]
     assert [m.description for m in result.not_run] == ["loops", "loops"]
-    assert multiprocessing.active_children() == []
+    mutant_processes = [int(path.name) for path in tmp_path.iterdir()]
+    _wait_for(lambda: not any(map(_running, mutant_processes)))
+
+
+def test_a_local_worker_that_hangs_itself_is_ended_and_reported(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if it had been forked while a thread of the user's held a lock it needs.
+    monkeypatch.setattr(dispatch, "run_isolated", lambda *args, **kwargs: time.sleep(600))
+    monkeypatch.setattr(dispatch, "WORKER_WATCHDOG_MARGIN", 0.5)
+    with ForkingExecutor(jobs=1) as executor:
+        run = dispatch.run_on_executor(executor, abs, [-1], namespace={}, time_limit=1.0,
+                                       memory_limit=2**30, argv=None,
+                                       on_finish=lambda index, report: None)
+    assert run.failed == {0: "killed its worker process, which was killed by SIGALRM"}
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    stop = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < stop, "timed out"
+        time.sleep(0.02)
+
+
+def _running(pid: int) -> bool:
+    """Running (a zombie, dead and waiting to be reaped, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
