@@ -1,18 +1,18 @@
-"""Throughput of the local process pool against a Dask cluster of the same size, and
-Dask's overhead per task, measured side by side in one run.
+"""Throughput on this machine (``--jobs``: a child forked per task) against a Dask cluster
+of the same size, and the overhead per task of each, measured side by side in one run.
 
 Run:  python benchmarks/bench_dask.py [--workers 2] [--preset quick]
 
 Starts ``dask scheduler`` and ``--workers`` ``dask worker`` processes on 127.0.0.1 (as
-a user would on a cluster), then times, on the local pool of ``--workers`` processes
-and on the Dask cluster:
+a user would on a cluster), then times, with ``--workers`` jobs on this machine and on
+the Dask cluster:
 
 * the mutation campaign of ``gcverify mutate`` on the notebook (153 mutants, 12
   examples each; the same report: checked);
 * the sensitivity study ``--preset`` (the same tasks, the same results: checked);
 * empty tasks in batches of 1, 2 and 8, whose time per task is the overhead of
-  scheduling and moving them (the study sends batches of 2; a campaign one mutant
-  example batch per task).
+  scheduling (Dask) or forking (here) and moving them (a campaign sends one mutant per
+  local task and 4 per Dask task; the study 4 to 64 networks or examples per task).
 
 Prints seconds, tasks per second and the Dask / local ratio, and the overhead per task
 that the README's "Scaling out" estimate uses.
@@ -88,7 +88,7 @@ def _time_campaign(**where: object) -> tuple[float, int, str]:
 
 def _time_empty(batch: int, **where: object) -> float:
     with open_executor(**where) as pool:  # type: ignore[arg-type]
-        run_tasks(pool, _identity, list(range(8)), batch=1)  # warm: workers started
+        run_tasks(pool, _identity, list(range(8)), batch=1)  # warm: Dask's workers ready
         started = time.perf_counter()
         run_tasks(pool, _identity, list(range(_EMPTY_TASKS)), batch=batch)
         return (time.perf_counter() - started) / _EMPTY_TASKS
@@ -117,7 +117,7 @@ def main() -> None:
         local_time, local_doc = _time_study(arguments.preset, **local)
         dask_time, dask_doc = _time_study(arguments.preset, **dask)
         same = "identical" if local_doc == dask_doc else "DIFFERENT"
-        print(f"  local pool  {local_time:7.2f} s  {tasks / local_time:7.1f} tasks/s")
+        print(f"  local       {local_time:7.2f} s  {tasks / local_time:7.1f} tasks/s")
         print(f"  dask        {dask_time:7.2f} s  {tasks / dask_time:7.1f} tasks/s  "
               f"ratio dask/local {dask_time / local_time:.2f}  (results {same})")
         print(f"empty tasks ({_EMPTY_TASKS}): time per task")

@@ -93,10 +93,22 @@ PRESETS = {
 #: Tasks sent to a worker at once, per part of the study: 0.6-1.3 s of work (the costs
 #: above). A submission costs some 20 ms beside its work on the local executor (the
 #: child it forks starts cold: measured on the mutant examples one per submission,
-#: 24 ms each) and 3-4 ms on Dask (benchmarks/bench_dask.py); with batches of 2 the
+#: 24 ms each) and 6-7 ms on Dask (benchmarks/bench_dask.py); with batches of 2 the
 #: quick study took 1.56 times as long as on a pool of long-lived processes, with these
 #: 0.99 times (benchmarks/bench_local_executor.py). The results do not depend on it.
 TASKS_PER_SUBMISSION = {"step network": 64, "boundary network": 64, "mutant example": 4}
+# ... but at least this many submissions per part, so that a small study (tiny: 6, 10
+# and 2 tasks) still spreads over the workers.
+_FEWEST_SUBMISSIONS = 8
+
+
+def _batch(part: str, count: int) -> int:
+    """Tasks per submission for ``count`` tasks of ``part``.
+
+    >>> _batch("step network", 5000), _batch("step network", 6), _batch("mutant example", 2)
+    (64, 1, 1)
+    """
+    return max(1, min(TASKS_PER_SUBMISSION[part], -(-count // _FEWEST_SUBMISSIONS)))
 
 
 @dataclass(frozen=True)
@@ -205,8 +217,8 @@ def run_study(preset: Preset, *, seed: int = 0, jobs: int | None = None,
             if stopped is not None:
                 parts.append([])
                 continue
-            run = run_tasks(pool, function, list(range(count)),
-                            batch=TASKS_PER_SUBMISSION[name], progress=tick)
+            run = run_tasks(pool, function, list(range(count)), batch=_batch(name, count),
+                            progress=tick)
             done[0] += count
             parts.append([r for r in run.results if r is not None])
             failed += [f"{name} {index}: {why}" for index, why in sorted(run.failed.items())]
