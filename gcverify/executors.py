@@ -191,10 +191,11 @@ def run_tasks(executor: Executor, function: Callable[[T], R], tasks: Sequence[T]
 
     ``on_result(index, result)`` for each task and then ``progress(done, total)`` are
     called in this process as batches finish. Ctrl-C (or a
-    :class:`KeyboardInterrupt` from ``progress``) cancels what has not started and
-    returns what finished, with ``interrupted=True``. When the executor goes away, the
-    run returns what finished, with ``lost`` saying why. An exception raised by
-    ``function`` itself is a bug, and propagates.
+    :class:`KeyboardInterrupt` from ``progress``) cancels what has not finished (the
+    local executor kills its children at once; a cluster cancels what has not started)
+    and returns what finished, with ``interrupted=True``. When the executor goes away,
+    the run returns what finished, with ``lost`` saying why. An exception raised by
+    ``function`` itself is a bug, and propagates (what has not finished is cancelled).
 
     A worker that dies takes the blame for every task it held, so a task is reported
     in ``failed`` only when it killed its worker while running alone: a batch whose

@@ -5,7 +5,9 @@ none of that may stop a campaign. :func:`run_isolated` runs one
 :class:`~gcverify.supervise.Child` per task (forked: it inherits the parent's memory,
 so nothing needs pickling on the way in), at most ``jobs`` at once, each with the time
 and memory limits of :mod:`gcverify.supervise`, and reports what became of each task.
-Ctrl-C kills the running children and returns what finished.
+Ctrl-C kills the running children and returns what finished. A campaign's worker (a
+child of the local executor, or a Dask worker) runs each of its mutants so, one at a
+time (:mod:`gcverify.mutation.dispatch`).
 
 >>> reports, interrupted = run_isolated(abs, [-1, -2], jobs=2, time_limit=10)
 >>> [(i, r.ok, r.value) for i, r in reports.items()], interrupted
