@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gcverify.errors import GCVerifyError, invalid_argument
-from gcverify.parallel import available_cores
+from gcverify.parallel import resolve_jobs
 
 if TYPE_CHECKING:
     from gcverify.forking_executor import ForkingExecutor
@@ -79,10 +79,9 @@ def local_executor(jobs: int | None = None) -> ForkingExecutor:
     ``jobs`` at a time (default: the usable cores), so that every task starts with this
     process's state and a task that dies, or Ctrl-C, costs only that child
     (:class:`~gcverify.forking_executor.ForkingExecutor`)."""
-    _check_jobs(jobs)
     from gcverify.forking_executor import ForkingExecutor
 
-    return ForkingExecutor(jobs or available_cores())
+    return ForkingExecutor(resolve_jobs(jobs))  # which checks jobs
 
 
 @contextlib.contextmanager
@@ -126,9 +125,7 @@ def inherits_state(executor: Executor) -> bool:
     ...     inherits_state(executor)
     True
     """
-    from gcverify.forking_executor import ForkingExecutor
-
-    return isinstance(executor, ForkingExecutor)
+    return _forking(executor) is not None
 
 
 def first_completed(executor: Executor, futures: Collection[Future[Any]]) -> set[Future[Any]]:
@@ -142,10 +139,9 @@ def first_completed(executor: Executor, futures: Collection[Future[Any]]) -> set
     ...     first_completed(executor, [future]) == {future}
     True
     """
-    from gcverify.forking_executor import ForkingExecutor
-
-    if isinstance(executor, ForkingExecutor):
-        return executor.wait_first(futures)
+    local = _forking(executor)
+    if local is not None:
+        return local.wait_first(futures)
     return wait(futures, return_when=FIRST_COMPLETED)[0]
 
 
@@ -153,9 +149,15 @@ def _in_flight(executor: Executor) -> float:
     """How many submissions :func:`run_tasks` keeps in flight: a cluster queues them
     itself (all at once), the local executor gets two per child it runs (its children
     start only as others finish, and it looks at every one it holds each time)."""
+    local = _forking(executor)
+    return 2 * local.jobs if local is not None else math.inf
+
+
+def _forking(executor: Executor) -> ForkingExecutor | None:
+    """``executor`` if it is the local executor (imported here: it imports this module)."""
     from gcverify.forking_executor import ForkingExecutor
 
-    return 2 * executor.jobs if isinstance(executor, ForkingExecutor) else math.inf
+    return executor if isinstance(executor, ForkingExecutor) else None
 
 
 @dataclass(frozen=True)

@@ -150,9 +150,6 @@ class ForkingExecutor(Executor):
         if child is not None:
             child.kill()
 
-    def _until_done(self, future: _ForkedFuture[Any], timeout: float | None) -> None:
-        self.wait_first([future], timeout)
-
 
 def _settle(future: Future[Any], report: ChildReport) -> None:
     """The call's value or exception; a child that died is a killed worker, one that
@@ -191,9 +188,9 @@ class _ForkedFuture(Future[T]):
         return cancelled
 
     def result(self, timeout: float | None = None) -> T:
-        self._executor._until_done(self, timeout)
+        self._executor.wait_first([self], timeout)
         return super().result(timeout=0)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        self._executor._until_done(self, timeout)
+        self._executor.wait_first([self], timeout)
         return super().exception(timeout=0)

@@ -26,6 +26,7 @@ from gcverify.executors import (
 )
 from gcverify.forking_executor import ForkingExecutor
 from gcverify.interrupts import catching_interrupts
+from tests.process_state import running
 
 _STATE = {"value": "before"}
 
@@ -57,15 +58,6 @@ def _pids(folder: Path, count: int, timeout: float = 20.0) -> list[int]:
         time.sleep(0.02)
     assert len(found) >= count, f"only {len(found)} of {count} children started"
     return [int(path.stem) for path in found]
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie, dead and waiting for its parent to reap it, is not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 def test_each_call_runs_in_a_fresh_child_forked_when_it_starts() -> None:
@@ -126,7 +118,7 @@ def test_cancelling_a_running_call_kills_its_child(tmp_path: Path) -> None:
     (pid,) = _pids(tmp_path, 1)
     assert future.running()
     assert future.cancel() and future.cancelled()
-    assert not _alive(pid)
+    assert not running(pid)
     executor.shutdown()
 
 
@@ -138,7 +130,7 @@ def test_leaving_on_an_exception_kills_the_children_at_once(tmp_path: Path) -> N
         pids = _pids(tmp_path, 2)
         raise RuntimeError("a bug")
     assert time.monotonic() - started < 20
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(running(pid) for pid in pids)
     assert all(future.cancelled() for future in futures)  # the queued third one too
 
 
@@ -165,7 +157,7 @@ def test_ctrl_c_stops_the_run_and_kills_the_children_running(tmp_path: Path) -> 
     timer.join()
     assert run.interrupted and run.finished == 0
     assert elapsed < 30
-    assert not any(_alive(pid) for pid in _pids(tmp_path, 2))
+    assert not any(running(pid) for pid in _pids(tmp_path, 2))
 
 
 def test_map_works_as_on_any_executor() -> None:
@@ -225,7 +217,7 @@ def test_ctrl_c_during_a_waiting_shutdown_still_kills_everything(tmp_path: Path)
         interrupter.start()
         executor.shutdown(wait=True)
     interrupter.join()
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(running(pid) for pid in pids)
     assert all(future.cancelled() for future in futures)
 
 
@@ -254,7 +246,7 @@ def test_a_bug_propagating_from_run_tasks_kills_the_calls_running(tmp_path: Path
     tasks: list[object] = [None, *[str(tmp_path)] * 2]
     with ForkingExecutor(jobs=3) as executor, pytest.raises(ValueError, match="a bug"):
         run_tasks(executor, _sleep_unless_none, tasks, on_result=bug)
-    assert not any(_alive(pid) for pid in _pids(tmp_path, 2))
+    assert not any(running(pid) for pid in _pids(tmp_path, 2))
 
 
 def _sleep_unless_none(folder: str | None) -> None:
@@ -262,10 +254,3 @@ def _sleep_unless_none(folder: str | None) -> None:
         _sleep_after_writing_pid(folder)
     else:
         time.sleep(1.0)  # finishes once the sleepers have started
-
-
-def test_a_child_that_reports_and_exits_at_once_is_never_taken_for_dead() -> None:
-    # Its report is read even when the exit comes between the parent's two looks.
-    with ForkingExecutor(jobs=2) as executor:
-        run = run_tasks(executor, abs, list(range(-300, 0)))
-    assert run.failed == {} and run.results == list(range(300, 0, -1))

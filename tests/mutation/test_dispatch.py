@@ -14,6 +14,7 @@ import pytest
 from gcverify.forking_executor import ForkingExecutor
 from gcverify.mutation import custom_mutant, dispatch, mutate, notebook_target, run_campaign
 from gcverify.mutation.results import Outcome
+from tests.process_state import running
 
 
 class _Counting(ForkingExecutor):
@@ -85,7 +86,7 @@ def test_ctrl_c_kills_the_mutants_running_and_keeps_what_finished(tmp_path: Path
     assert [r.mutant.description for r in result.results] == ["dW2 × 2"]
     assert [m.description for m in result.not_run] == ["loops", "loops"]
     mutant_processes = [int(path.name) for path in tmp_path.iterdir()]
-    _wait_for(lambda: not any(map(_running, mutant_processes)))
+    _wait_for(lambda: not any(map(running, mutant_processes)))
 
 
 def test_a_local_worker_that_hangs_itself_is_ended_and_reported(
@@ -105,11 +106,3 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < stop, "timed out"
         time.sleep(0.02)
-
-
-def _running(pid: int) -> bool:
-    """Running (a zombie, dead and waiting to be reaped, is not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
